@@ -1,0 +1,110 @@
+"""Named classifier presets for pixel classification.
+
+Every preset is a scikit-learn estimator that takes class ids 0..K-1 (the
+Segmenter encodes paintseg's 1..K) and has ``predict_proba``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
+from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import RobustScaler
+from sklearn.tree import DecisionTreeClassifier
+
+from .errors import PaintsegError
+
+
+class ZeroCount(BaseEstimator, TransformerMixin):
+    """Prepend, per sample, the count of zero and of non-zero features."""
+
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X):
+        X = np.asarray(X)
+        nonzero = np.count_nonzero(X, axis=1)[:, None]
+        zero = X.shape[1] - nonzero
+        return np.hstack([nonzero, zero, X]).astype(X.dtype, copy=False)
+
+
+class StackingEstimator(BaseEstimator, TransformerMixin):
+    """Prepend an estimator's class probabilities to the features (stacking)."""
+
+    def __init__(self, estimator=None):
+        self.estimator = estimator
+
+    def fit(self, X, y=None):
+        self.estimator_ = clone(self.estimator).fit(X, y)
+        return self
+
+    def transform(self, X):
+        return np.hstack([self.estimator_.predict_proba(X), X])
+
+
+def _random_forest(seed):
+    return RandomForestClassifier(
+        n_estimators=48, min_samples_leaf=2, max_features="sqrt", max_depth=16,
+        n_jobs=-1, random_state=seed,
+    )
+
+
+def _extra_trees(seed):
+    return ExtraTreesClassifier(
+        n_estimators=64, min_samples_leaf=2, max_depth=18, n_jobs=-1, random_state=seed
+    )
+
+
+def _xgboost(seed):
+    from xgboost import XGBClassifier
+
+    return XGBClassifier(
+        n_estimators=120, max_depth=6, learning_rate=0.15, subsample=0.8,
+        colsample_bytree=0.8, tree_method="hist", n_jobs=-1, random_state=seed,
+    )
+
+
+def _lightgbm(seed):
+    from lightgbm import LGBMClassifier
+
+    return LGBMClassifier(
+        n_estimators=120, num_leaves=31, learning_rate=0.1, subsample=0.8, subsample_freq=1,
+        colsample_bytree=0.8, n_jobs=-1, random_state=seed, verbose=-1,
+    )
+
+
+def _demo_pipeline(seed):
+    """The pipeline TPOT found in the original demonstration of this idea."""
+    from xgboost import XGBClassifier
+
+    return make_pipeline(
+        RobustScaler(),
+        ZeroCount(),
+        StackingEstimator(DecisionTreeClassifier(max_depth=8, random_state=seed)),
+        XGBClassifier(
+            n_estimators=100, max_depth=5, learning_rate=0.1, tree_method="hist",
+            n_jobs=-1, random_state=seed,
+        ),
+    )
+
+
+CLASSIFIERS = {
+    "random_forest": _random_forest,
+    "extra_trees": _extra_trees,
+    "xgboost": _xgboost,
+    "lightgbm": _lightgbm,
+    "demo_tpot": _demo_pipeline,
+}
+
+
+def make_classifier(name: str | BaseEstimator, random_state: int = 0) -> ClassifierMixin:
+    """A fresh, unfitted classifier from a preset name or an estimator to clone."""
+    if isinstance(name, BaseEstimator):
+        return clone(name)
+    key = str(name).strip().lower().replace("-", "_")
+    if key not in CLASSIFIERS:
+        raise PaintsegError(
+            f"unknown classifier {name!r}; choose one of: {', '.join(CLASSIFIERS)}"
+        )
+    return CLASSIFIERS[key](random_state)

@@ -1,0 +1,291 @@
+"""Reading images and writing masks / probability maps.
+
+Everything that touches image files lives here. Readers return an ``Image``: a
+2-D float32 NumPy array that also carries its pixel size, unit and name.
+"""
+
+from __future__ import annotations
+
+import io as _io
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .errors import PaintsegError
+from .model_io import atomic_write_bytes
+
+#: Images above this many pixels are refused before decoding. Override with the
+#: PAINTSEG_MAX_PIXELS environment variable or the ``max_pixels`` argument.
+DEFAULT_MAX_PIXELS = 16384 * 16384
+
+PIL_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
+TIFF_SUFFIXES = {".tif", ".tiff"}
+RSCIIO_READERS = {
+    ".dm3": "digitalmicrograph",
+    ".dm4": "digitalmicrograph",
+    ".emd": "emd",
+    ".mrc": "mrc",
+    ".ser": "tia",
+}
+SUPPORTED_SUFFIXES = PIL_SUFFIXES | TIFF_SUFFIXES | set(RSCIIO_READERS) | {".npy"}
+UNIT_TO_NM = {"nm": 1.0, "µm": 1e3, "um": 1e3, "å": 0.1, "a": 0.1, "pm": 1e-3, "m": 1e9,
+              "mm": 1e6}
+
+
+class Image(np.ndarray):
+    """A 2-D image array with ``pixel_size`` (float or None), ``unit`` and ``name``."""
+
+    pixel_size: float | None
+    unit: str
+    name: str
+
+    def __new__(cls, data, pixel_size=None, unit="px", name="image"):
+        obj = np.asarray(data).view(cls)
+        obj.pixel_size = pixel_size
+        obj.unit = unit
+        obj.name = name
+        return obj
+
+    def __array_finalize__(self, obj):
+        self.pixel_size = getattr(obj, "pixel_size", None)
+        self.unit = getattr(obj, "unit", "px")
+        self.name = getattr(obj, "name", "image")
+
+    @property
+    def pixel_size_nm(self) -> float | None:
+        """Pixel size in nanometres when the unit is a length, else None."""
+        if self.pixel_size is None:
+            return None
+        factor = UNIT_TO_NM.get(self.unit.strip().lower())
+        return None if factor is None else self.pixel_size * factor
+
+
+def max_pixels_default() -> int:
+    try:
+        return int(os.environ.get("PAINTSEG_MAX_PIXELS", DEFAULT_MAX_PIXELS))
+    except ValueError:
+        return DEFAULT_MAX_PIXELS
+
+
+def _check_size(shape, name: str, max_pixels: int) -> None:
+    h, w = int(shape[0]), int(shape[1])
+    if h * w > max_pixels:
+        raise PaintsegError(
+            f"{name} is {w}x{h} pixels, over the limit of {max_pixels:,} "
+            "(set PAINTSEG_MAX_PIXELS to raise it)"
+        )
+    if h < 2 or w < 2:
+        raise PaintsegError(f"{name} is {w}x{h} pixels: too small to segment")
+
+
+def to_grey(data: np.ndarray) -> np.ndarray:
+    """Luminance of an RGB(A) image; 2-D images pass through."""
+    if data.ndim == 3 and data.shape[-1] in (3, 4):
+        rgb = data[..., :3].astype(np.float32)
+        return rgb @ np.array([0.2125, 0.7154, 0.0721], np.float32)
+    if data.ndim == 3 and data.shape[-1] == 2:  # grey + alpha
+        return data[..., 0].astype(np.float32)
+    if data.ndim == 3:  # a stack: the first page
+        return data[0].astype(np.float32)
+    return data.astype(np.float32)
+
+
+def _read_pil(source, name: str, max_pixels: int) -> np.ndarray:
+    from PIL import Image as PILImage
+
+    PILImage.MAX_IMAGE_PIXELS = None  # we check the size ourselves, before decoding
+    with PILImage.open(source) as im:
+        _check_size((im.height, im.width), name, max_pixels)
+        if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+            data = np.array(im)
+        else:
+            data = np.asarray(im.convert("RGBA" if "A" in im.getbands() else "RGB"
+                                         if im.mode not in ("L", "LA") else im.mode))
+    return data
+
+
+def _read_tiff(source, name: str, max_pixels: int) -> tuple[np.ndarray, float | None, str]:
+    import tifffile
+
+    with tifffile.TiffFile(source) as tif:
+        page = tif.pages[0]
+        shape = page.shape
+        spatial = shape[:2] if not (len(shape) == 3 and shape[0] in (3, 4)) else shape[1:]
+        _check_size(spatial, name, max_pixels)
+        data = page.asarray()
+        if data.ndim == 3 and data.shape[0] in (3, 4) and data.shape[-1] not in (3, 4):
+            data = np.moveaxis(data, 0, -1)
+        pixel_size, unit = None, "px"
+        tags = page.tags
+        if "XResolution" in tags and "ResolutionUnit" in tags:
+            num, den = tags["XResolution"].value
+            res_unit = int(tags["ResolutionUnit"].value)
+            if num and res_unit == 3 and den and num / den != 1:  # pixels per centimetre
+                pixel_size, unit = 1e7 * den / num, "nm"
+        ij = tif.imagej_metadata or {}
+        if ij.get("unit") and pixel_size is not None:
+            unit = str(ij["unit"]).replace("micron", "µm")
+            pixel_size = pixel_size / 1e7 * {"nm": 1e7, "µm": 1e4, "um": 1e4}.get(unit, 1e7)
+    return data, pixel_size, unit
+
+
+def _read_rsciio(path: Path, name: str, max_pixels: int) -> tuple[np.ndarray, float | None, str]:
+    import importlib
+
+    reader = importlib.import_module(f"rsciio.{RSCIIO_READERS[path.suffix.lower()]}")
+    signals = reader.file_reader(str(path), lazy=True)
+    for signal in signals:
+        axes = signal["axes"]
+        signal_axes = [a for a in axes if not a.get("navigate", False)]
+        if len(signal_axes) != 2 or signal["data"].ndim < 2:
+            continue
+        data = signal["data"]
+        _check_size(data.shape[-2:], name, max_pixels)
+        while data.ndim > 2:  # a stack: the first frame
+            data = data[0]
+        data = np.asarray(data.compute() if hasattr(data, "compute") else data)
+        scale = float(signal_axes[-1].get("scale", 1.0))
+        unit = str(signal_axes[-1].get("units") or "px")
+        if unit in ("", "<undefined>", "px") or scale == 1.0 and unit in ("", "px"):
+            return data, None, "px"
+        return data, scale, unit
+    raise PaintsegError(f"{name} holds no 2-D image")
+
+
+def read_image(path, *, max_pixels: int | None = None, as_grey: bool = True) -> Image:
+    """Read an image file as a 2-D float32 ``Image`` with its pixel size.
+
+    PNG, JPEG, BMP, TIFF (8/16-bit, float), NumPy .npy, and electron-microscopy
+    files (DM3, DM4, EMD, MRC, SER) through rosettasciio. RGB is converted to
+    luminance. Files above ``max_pixels`` are refused before they are decoded.
+    """
+    path = Path(path)
+    name = path.name
+    if max_pixels is None:
+        max_pixels = max_pixels_default()
+    if not path.exists():
+        raise PaintsegError(f"file not found: {path}")
+    if path.is_dir():
+        raise PaintsegError(f"{path} is a folder, not an image file")
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise PaintsegError(
+            f"{name}: unsupported file type '{suffix or '(none)'}'; "
+            f"supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}"
+        )
+    return _decode(path, suffix, name, max_pixels, as_grey)
+
+
+def read_image_bytes(data: bytes, filename: str, *, max_pixels: int | None = None) -> Image:
+    """Read an uploaded image from memory (rosettasciio formats via a temp file)."""
+    import tempfile
+
+    suffix = Path(filename).suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise PaintsegError(
+            f"{filename}: unsupported file type '{suffix or '(none)'}'; "
+            f"supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}"
+        )
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / Path(filename).name
+        path.write_bytes(data)
+        image = read_image(path, max_pixels=max_pixels)
+    return image
+
+
+def _decode(path: Path, suffix: str, name: str, max_pixels: int, as_grey: bool) -> Image:
+    pixel_size, unit = None, "px"
+    try:
+        if suffix in PIL_SUFFIXES:
+            data = _read_pil(path, name, max_pixels)
+        elif suffix in TIFF_SUFFIXES:
+            data, pixel_size, unit = _read_tiff(path, name, max_pixels)
+        elif suffix == ".npy":
+            data = np.load(path, allow_pickle=False, mmap_mode="r")
+            _check_size(data.shape[:2], name, max_pixels)
+            data = np.asarray(data)
+        else:
+            data, pixel_size, unit = _read_rsciio(path, name, max_pixels)
+    except PaintsegError:
+        raise
+    except MemoryError:
+        raise PaintsegError(f"{name}: not enough memory to decode this image") from None
+    except Exception as exc:  # every decoder has its own exception types
+        detail = str(exc).splitlines()[0][:120] if str(exc) else exc.__class__.__name__
+        raise PaintsegError(f"{name}: cannot read image ({detail})") from None
+    if data.dtype == bool:
+        data = data.astype(np.uint8)
+    if not np.issubdtype(data.dtype, np.number) or np.iscomplexobj(data):
+        raise PaintsegError(f"{name}: unsupported pixel type {data.dtype}")
+    grey = to_grey(data) if as_grey else data.astype(np.float32)
+    if grey.ndim != 2:
+        raise PaintsegError(f"{name}: expected a 2-D image, got shape {grey.shape}")
+    _check_size(grey.shape, name, max_pixels)
+    if not np.isfinite(grey).all():
+        grey = np.nan_to_num(grey, nan=float(np.nanmedian(grey)), posinf=0.0, neginf=0.0)
+    return Image(np.ascontiguousarray(grey, dtype=np.float32), pixel_size, unit, name)
+
+
+def read_mask(path, *, max_pixels: int | None = None) -> np.ndarray:
+    """Read a single-channel label / stroke mask (0 = unlabelled) as integers."""
+    path = Path(path)
+    image = read_image(path, max_pixels=max_pixels, as_grey=False)
+    data = np.asarray(image)
+    if data.ndim != 2:
+        raise PaintsegError(f"{path.name}: a mask must have one channel, got shape {data.shape}")
+    if (data < 0).any() or not np.all(data == np.round(data)):
+        raise PaintsegError(f"{path.name}: a mask must hold whole non-negative class ids")
+    return data.astype(np.int64 if data.max(initial=0) > 65535 else np.uint16)
+
+
+def encode_mask(mask: np.ndarray, suffix: str) -> bytes:
+    """PNG (classes up to 255, or 65535 as 16-bit) or TIFF bytes of a label mask."""
+    mask = np.asarray(mask)
+    suffix = suffix.lower()
+    top = int(mask.max(initial=0))
+    if suffix == ".png":
+        from PIL import Image as PILImage
+
+        if top > 255:
+            raise PaintsegError(f"{top} classes do not fit in an 8-bit PNG mask; use .tif")
+        buffer = _io.BytesIO()
+        PILImage.fromarray(mask.astype(np.uint8)).save(buffer, format="PNG")
+        return buffer.getvalue()
+    if suffix in TIFF_SUFFIXES:
+        import tifffile
+
+        buffer = _io.BytesIO()
+        dtype = np.uint8 if top < 256 else np.uint16 if top < 65536 else np.uint32
+        tifffile.imwrite(buffer, mask.astype(dtype), compression="zlib")
+        return buffer.getvalue()
+    raise PaintsegError(f"masks are written as .png or .tif, not '{suffix}'")
+
+
+def write_mask(path, mask: np.ndarray) -> Path:
+    """Write a label mask atomically; the format follows the file extension."""
+    path = Path(path)
+    atomic_write_bytes(path, encode_mask(mask, path.suffix))
+    return path
+
+
+def encode_probabilities(proba: np.ndarray, class_names=None) -> bytes:
+    """Float32 multi-page TIFF bytes, one page per class, of an (H, W, K) array."""
+    import tifffile
+
+    buffer = _io.BytesIO()
+    pages = np.moveaxis(np.asarray(proba, np.float32), -1, 0)
+    meta = {"axes": "CYX"}
+    if class_names:
+        meta["classes"] = list(map(str, class_names))
+    tifffile.imwrite(buffer, pages, metadata=meta, compression="zlib")
+    return buffer.getvalue()
+
+
+def write_probabilities(path, proba: np.ndarray, class_names=None) -> Path:
+    """Write probability maps as a float32 TIFF, one page per class, atomically."""
+    path = Path(path)
+    if path.suffix.lower() not in TIFF_SUFFIXES:
+        raise PaintsegError(f"probabilities are written as .tif, not '{path.suffix}'")
+    atomic_write_bytes(path, encode_probabilities(proba, class_names))
+    return path

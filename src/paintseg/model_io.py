@@ -1,0 +1,169 @@
+"""The model file: a zip holding ``model.json`` and ``classifier.skops``.
+
+``model.json`` carries everything a person or another program needs to know about
+the model (format version, FeatureSpec, class ids / names / colours, package
+versions, training summary); ``classifier.skops`` holds the fitted estimator in
+skops' format, which loads objects without running code from the file. Types
+outside an allow-list (scikit-learn, NumPy, XGBoost, LightGBM and paintseg's own
+transformers) are refused.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import platform
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from .errors import PaintsegError
+
+FORMAT = "paintseg-model"
+FORMAT_VERSION = 1
+TRUSTED_PREFIXES = ("sklearn.", "numpy.")
+TRUSTED_TYPES = {
+    "collections.OrderedDict",
+    "xgboost.core.Booster",
+    "xgboost.sklearn.XGBClassifier",
+    "lightgbm.basic.Booster",
+    "lightgbm.sklearn.LGBMClassifier",
+    "paintseg.classifiers.ZeroCount",
+    "paintseg.classifiers.StackingEstimator",
+    "tpot.builtin_modules.zero_count.ZeroCount",
+    "tpot.builtin_modules.feature_set_selector.FeatureSetSelector",
+    "tpot.builtin_modules.estimatortransformer.EstimatorTransformer",
+    "tpot.builtin_modules.passthrough.Passthrough",
+    "tpot.builtin_modules.passthrough.SkipTransformer",
+    "paintseg.automl.ColumnGroupSelector",
+}
+
+
+def package_versions() -> dict[str, str]:
+    import sklearn
+
+    from . import __version__
+
+    versions = {"paintseg": __version__, "numpy": np.__version__, "scikit-learn": sklearn.__version__,
+                "python": platform.python_version()}
+    for name in ("xgboost", "lightgbm", "skops"):
+        try:
+            versions[name] = __import__(name).__version__
+        except ImportError:
+            pass
+    return versions
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers never see a half-written file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def segmenter_to_bytes(seg) -> bytes:
+    import skops.io as sio
+
+    meta = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "features": seg.spec_.to_dict(),
+        "classifier": seg.classifier if isinstance(seg.classifier, str) else type(
+            seg.classifier).__name__,
+        "classes": [int(k) for k in seg.classes_],
+        "class_names": list(seg.class_names_),
+        "class_colours": list(seg.class_colours_),
+        "smoothing": float(seg.smoothing),
+        "max_pixels_per_class": int(seg.max_pixels_per_class),
+        "random_state": int(seg.random_state),
+        "n_features": int(seg.n_features_in_),
+        "training_summary": seg.training_summary_,
+        "versions": package_versions(),
+    }
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("model.json", json.dumps(meta, indent=2))
+        zf.writestr("classifier.skops", sio.dumps(seg.estimator_))
+    return buffer.getvalue()
+
+
+def save_segmenter(seg, path) -> None:
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(seg, "estimator_")
+    atomic_write_bytes(Path(path), segmenter_to_bytes(seg))
+
+
+def _is_trusted(type_name: str) -> bool:
+    return type_name in TRUSTED_TYPES or type_name.startswith(TRUSTED_PREFIXES)
+
+
+def segmenter_from_bytes(data: bytes, source: str = "model file"):
+    import skops.io as sio
+
+    from .features import FeatureSpec
+    from .segmenter import Segmenter
+
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        meta = json.loads(zf.read("model.json"))
+        blob = zf.read("classifier.skops")
+    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise PaintsegError(f"{source} is not a paintseg model ({exc.__class__.__name__})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise PaintsegError(f"{source} is not a paintseg model")
+    version = int(meta.get("format_version", -1))
+    if version != FORMAT_VERSION:
+        newer = "newer" if version > FORMAT_VERSION else "older"
+        raise PaintsegError(
+            f"{source} uses model format {version}, written by a {newer} paintseg; "
+            f"this paintseg reads format {FORMAT_VERSION}"
+        )
+    try:
+        untrusted = sio.get_untrusted_types(data=blob)
+    except Exception as exc:  # skops raises many types on corrupt input
+        raise PaintsegError(f"{source} has a corrupt classifier ({exc.__class__.__name__})") from None
+    refused = [t for t in untrusted if not _is_trusted(t)]
+    if refused:
+        raise PaintsegError(f"{source} contains a type paintseg does not load: {refused[0]}")
+    try:
+        estimator = sio.loads(blob, trusted=untrusted)
+    except Exception as exc:
+        raise PaintsegError(f"{source} has a corrupt classifier ({exc.__class__.__name__})") from None
+    seg = Segmenter(
+        features=FeatureSpec.from_dict(meta["features"]),
+        classifier=meta.get("classifier", "random_forest"),
+        class_names=meta["class_names"],
+        class_colours=meta["class_colours"],
+        smoothing=float(meta.get("smoothing", 0.0)),
+        max_pixels_per_class=int(meta.get("max_pixels_per_class", 40_000)),
+        random_state=int(meta.get("random_state", 0)),
+    )
+    seg.spec_ = seg.features
+    seg.estimator_ = estimator
+    seg.classes_ = np.asarray(meta["classes"], dtype=np.int64)
+    seg.class_names_ = list(meta["class_names"])
+    seg.class_colours_ = list(meta["class_colours"])
+    seg.n_features_in_ = int(meta["n_features"])
+    seg.training_summary_ = meta.get("training_summary", {})
+    seg.versions_ = meta.get("versions", {})
+    if seg.n_features_in_ != seg.spec_.n_features:
+        raise PaintsegError(f"{source} is inconsistent: its spec does not give {seg.n_features_in_} features")
+    return seg
+
+
+def load_segmenter(path):
+    path = Path(path)
+    if not path.is_file():
+        raise PaintsegError(f"model file not found: {path}")
+    return segmenter_from_bytes(path.read_bytes(), source=str(path.name))

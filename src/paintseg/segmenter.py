@@ -1,0 +1,225 @@
+"""Segmenter: a scikit-learn-style pixel classifier over a filter bank.
+
+>>> seg = Segmenter(features="stem", classifier="random_forest")
+>>> seg.fit([image], [strokes])          # strokes: 0 = unlabelled, k = class k
+>>> mask = seg.predict(image)            # (H, W) class ids 1..K
+>>> proba = seg.predict_proba(image)     # (H, W, K)
+>>> seg.save("model.paintseg"); Segmenter.load("model.paintseg")
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import cv2
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from .classifiers import make_classifier
+from .errors import PaintsegError
+from .features import FeatureSpec, compute_features, resolve_spec
+
+DEFAULT_COLOURS = (
+    "#e4572e", "#29a5d6", "#f3c623", "#76b041", "#8e6cef",
+    "#ff8fab", "#17bebb", "#b56b45", "#7d8491", "#2e294e",
+)
+PREDICT_CHUNK = 262_144  # pixels per classifier call: bounds peak memory
+
+
+def default_class_names(classes: Sequence[int]) -> list[str]:
+    return [f"phase {k}" for k in classes]
+
+
+def default_colour(k: int) -> str:
+    return DEFAULT_COLOURS[(k - 1) % len(DEFAULT_COLOURS)]
+
+
+def _as_list(images) -> list[np.ndarray]:
+    if isinstance(images, np.ndarray) and images.ndim == 2:
+        return [images]
+    return [np.asarray(a) for a in images]
+
+
+def labelled_pixels(
+    images: Sequence[np.ndarray],
+    strokes: Sequence[np.ndarray],
+    spec: FeatureSpec,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Features, labels and stroke-group ids of every painted pixel.
+
+    Group ids number the connected stroke regions (per image and class), so that
+    cross-validation can keep the pixels of one stroke on one side of a split.
+    """
+    X_parts, y_parts, g_parts = [], [], []
+    next_group = 0
+    for index, (image, mask) in enumerate(zip(images, strokes, strict=True)):
+        mask = np.asarray(mask)
+        if mask.shape != image.shape:
+            raise PaintsegError(
+                f"stroke mask {index + 1} is {mask.shape[0]}x{mask.shape[1]} but its image is "
+                f"{image.shape[0]}x{image.shape[1]}"
+            )
+        if not mask.any():
+            continue
+        stack = compute_features(image, spec)
+        where = mask > 0
+        X_parts.append(stack[where])
+        y_parts.append(mask[where].astype(np.int64))
+        groups = np.zeros(mask.shape, np.int64)
+        for k in np.unique(mask[where]):
+            n, comp = cv2.connectedComponents((mask == k).astype(np.uint8), connectivity=8)
+            groups[mask == k] = comp[mask == k] + next_group
+            next_group += n
+        g_parts.append(groups[where])
+    if not X_parts:
+        raise PaintsegError("no strokes: paint at least one stroke for each of two classes")
+    return np.concatenate(X_parts), np.concatenate(y_parts), np.concatenate(g_parts)
+
+
+def cap_per_class(y: np.ndarray, cap: int, seed: int) -> np.ndarray:
+    """Indices keeping at most ``cap`` randomly chosen samples of each class."""
+    rng = np.random.default_rng(seed)
+    keep = []
+    for k in np.unique(y):
+        idx = np.flatnonzero(y == k)
+        if len(idx) > cap:
+            idx = rng.choice(idx, cap, replace=False)
+        keep.append(idx)
+    return np.sort(np.concatenate(keep))
+
+
+class Segmenter(BaseEstimator):
+    """Scribble-trained pixel classifier.
+
+    Parameters
+    ----------
+    features : preset name ("stem", "ilastik", "weka"), FeatureSpec or its dict.
+    classifier : preset name (see ``paintseg.classifiers.CLASSIFIERS``) or an
+        unfitted scikit-learn classifier.
+    class_names, class_colours : optional, indexed like the sorted class ids.
+    smoothing : sigma in pixels of a Gaussian applied to the probability maps
+        before the arg-max; removes isolated misclassified pixels. 0 disables.
+    max_pixels_per_class : training pixels kept per class (random subsample).
+    random_state : seed for the classifier and subsampling.
+    """
+
+    def __init__(
+        self,
+        features: str | FeatureSpec | dict = "stem",
+        classifier: Any = "random_forest",
+        *,
+        class_names: Sequence[str] | None = None,
+        class_colours: Sequence[str] | None = None,
+        smoothing: float = 2.0,
+        max_pixels_per_class: int = 40_000,
+        random_state: int = 0,
+    ) -> None:
+        self.features = features
+        self.classifier = classifier
+        self.class_names = class_names
+        self.class_colours = class_colours
+        self.smoothing = smoothing
+        self.max_pixels_per_class = max_pixels_per_class
+        self.random_state = random_state
+
+    # -- training ------------------------------------------------------------------
+    def fit(self, images, strokes, *, progress: Callable[[str], None] | None = None):
+        """Train on the painted pixels of one or several images."""
+        images, strokes = _as_list(images), _as_list(strokes)
+        if len(images) != len(strokes):
+            raise PaintsegError(f"{len(images)} images but {len(strokes)} stroke masks")
+        if not images:
+            raise PaintsegError("no images to train on")
+        t0 = time.perf_counter()
+        self.spec_ = resolve_spec(self.features)
+        if progress:
+            progress("computing features")
+        X, y, groups = labelled_pixels(images, strokes, self.spec_)
+        classes = np.unique(y)
+        if len(classes) < 2:
+            raise PaintsegError(
+                f"only class {int(classes[0])} is painted: paint strokes of at least two classes"
+            )
+        keep = cap_per_class(y, self.max_pixels_per_class, self.random_state)
+        X, y = X[keep], y[keep]
+        self.classes_ = classes.astype(np.int64)
+        encoded = np.searchsorted(self.classes_, y)
+        if progress:
+            progress("training classifier")
+        t1 = time.perf_counter()
+        self.estimator_ = make_classifier(self.classifier, self.random_state)
+        self.estimator_.fit(X, encoded)
+        self.n_features_in_ = X.shape[1]
+        self.class_names_ = list(self.class_names or default_class_names(self.classes_))
+        if len(self.class_names_) != len(self.classes_):
+            self.class_names_ = default_class_names(self.classes_)
+        self.class_colours_ = list(
+            self.class_colours or [default_colour(int(k)) for k in self.classes_]
+        )
+        if len(self.class_colours_) != len(self.classes_):
+            self.class_colours_ = [default_colour(int(k)) for k in self.classes_]
+        self.training_summary_ = {
+            "images": len(images),
+            "labelled_pixels": {int(k): int((y == k).sum()) for k in self.classes_},
+            "stroke_groups": int(len(np.unique(groups))),
+            "n_features": int(X.shape[1]),
+            "feature_seconds": round(t1 - t0, 3),
+            "fit_seconds": round(time.perf_counter() - t1, 3),
+        }
+        return self
+
+    # -- prediction ----------------------------------------------------------------
+    def predict_proba(self, image: np.ndarray, *, value_range=None) -> np.ndarray:
+        """Class probabilities, (H, W, K) float32, channels ordered as ``classes_``."""
+        check_is_fitted(self, "estimator_")
+        stack = compute_features(np.asarray(image), self.spec_, value_range=value_range)
+        h, w, f = stack.shape
+        if f != self.n_features_in_:
+            raise PaintsegError(f"model expects {self.n_features_in_} features, got {f}")
+        flat = stack.reshape(-1, f)
+        proba = np.empty((h * w, len(self.classes_)), np.float32)
+        for start in range(0, h * w, PREDICT_CHUNK):
+            stop = min(start + PREDICT_CHUNK, h * w)
+            proba[start:stop] = self.estimator_.predict_proba(flat[start:stop])
+        proba = proba.reshape(h, w, -1)
+        return smooth_probabilities(proba, self.smoothing)
+
+    def predict(self, image: np.ndarray, *, value_range=None) -> np.ndarray:
+        """Class id (1..K as painted) of every pixel, (H, W)."""
+        proba = self.predict_proba(image, value_range=value_range)
+        return labels_from_proba(proba, self.classes_)
+
+    # -- persistence ---------------------------------------------------------------
+    def save(self, path) -> None:
+        """Write the model file (JSON metadata + skops classifier, in one zip)."""
+        from .model_io import save_segmenter
+
+        save_segmenter(self, path)
+
+    @classmethod
+    def load(cls, path) -> Segmenter:
+        """Read a model file written by ``save``; never executes code from it."""
+        from .model_io import load_segmenter
+
+        return load_segmenter(path)
+
+
+def smooth_probabilities(proba: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian-smooth each probability map and renormalise to sum to one."""
+    if sigma <= 0:
+        return proba
+    out = np.empty_like(proba)
+    for k in range(proba.shape[2]):
+        out[:, :, k] = cv2.GaussianBlur(proba[:, :, k], (0, 0), sigma,
+                                        borderType=cv2.BORDER_REFLECT)
+    out /= np.maximum(out.sum(axis=2, keepdims=True), 1e-12)
+    return out
+
+
+def labels_from_proba(proba: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """Arg-max class ids, uint8 when they fit."""
+    labels = np.asarray(classes)[np.argmax(proba, axis=2)]
+    return labels.astype(np.uint8 if labels.max(initial=0) < 256 else np.uint16)

@@ -18,6 +18,7 @@ exact: it is the region map the atoms were placed from.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -262,3 +263,27 @@ def texture_mosaic(size: int = 512, seed: int = 0) -> tuple[np.ndarray, np.ndarr
         t = (t - t.mean()) / t.std()
         image[truth == k] = t[truth == k]
     return image * 40 + 128, truth
+
+
+def write_demo(folder, size: int = 512, seed: int = 0) -> dict[str, Path]:
+    """Write a demo image (16-bit TIFF with pixel size), its truth and strokes."""
+    from .io import write_mask, write_tiff_image
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    demo = make_stem_image(size, seed)
+    counts = np.clip(np.round(demo.image - demo.image.min()), 0, 65535).astype(np.uint16)
+    strokes = simulate_strokes(demo.truth, grains=demo.grains, seed=seed)
+    paths = {
+        "image": write_tiff_image(folder / "demo_stem.tif", counts, demo.pixel_size_nm, "nm"),
+        "truth": write_mask(folder / "demo_truth.png", demo.truth),
+        "strokes": write_mask(folder / "demo_strokes.png", strokes),
+    }
+    return paths
+
+
+def bundled_demo_path() -> Path:
+    """The 512x512 demo image shipped with the package."""
+    from pathlib import Path
+
+    return Path(__file__).parent / "data" / "demo_stem.tif"

@@ -7,6 +7,7 @@ Everything that touches image files lives here. Readers return an ``Image``: a
 from __future__ import annotations
 
 import io as _io
+import logging
 import os
 from pathlib import Path
 
@@ -108,7 +109,10 @@ def _read_pil(source, name: str, max_pixels: int) -> np.ndarray:
 def _read_tiff(source, name: str, max_pixels: int) -> tuple[np.ndarray, float | None, str]:
     import tifffile
 
+    logging.getLogger("tifffile").setLevel(logging.CRITICAL)  # errors are raised, not logged
     with tifffile.TiffFile(source) as tif:
+        if len(tif.pages) == 0:
+            raise PaintsegError(f"{name}: cannot read image (a TIFF with no image in it)")
         page = tif.pages[0]
         shape = page.shape
         spatial = shape[:2] if not (len(shape) == 3 and shape[0] in (3, 4)) else shape[1:]
@@ -116,18 +120,40 @@ def _read_tiff(source, name: str, max_pixels: int) -> tuple[np.ndarray, float | 
         data = page.asarray()
         if data.ndim == 3 and data.shape[0] in (3, 4) and data.shape[-1] not in (3, 4):
             data = np.moveaxis(data, 0, -1)
-        pixel_size, unit = None, "px"
-        tags = page.tags
-        if "XResolution" in tags and "ResolutionUnit" in tags:
-            num, den = tags["XResolution"].value
-            res_unit = int(tags["ResolutionUnit"].value)
-            if num and res_unit == 3 and den and num / den != 1:  # pixels per centimetre
-                pixel_size, unit = 1e7 * den / num, "nm"
-        ij = tif.imagej_metadata or {}
-        if ij.get("unit") and pixel_size is not None:
-            unit = str(ij["unit"]).replace("micron", "µm")
-            pixel_size = pixel_size / 1e7 * {"nm": 1e7, "µm": 1e4, "um": 1e4}.get(unit, 1e7)
+        pixel_size, unit = _tiff_pixel_size(page.tags, tif.imagej_metadata or {})
     return data, pixel_size, unit
+
+
+def _tiff_pixel_size(tags, imagej: dict) -> tuple[float | None, str]:
+    """Pixel size from ImageJ's unit + resolution, or a centimetre resolution."""
+    if "XResolution" not in tags:
+        return None, "px"
+    num, den = tags["XResolution"].value
+    if not num or not den or num == den:
+        return None, "px"
+    unit = str(imagej.get("unit", "")).replace("micron", "µm").replace("\\u00B5", "µ")
+    if unit and unit not in ("pixel", "px"):
+        return den / num, unit
+    res_unit = int(tags["ResolutionUnit"].value) if "ResolutionUnit" in tags else 1
+    if res_unit == 3:  # pixels per centimetre
+        return 1e7 * den / num, "nm"
+    return None, "px"
+
+
+def write_tiff_image(path, image: np.ndarray, pixel_size: float | None = None,
+                     unit: str = "nm") -> Path:
+    """Write an image as TIFF (ImageJ flavour, so Fiji reads the pixel size too)."""
+    import tifffile
+
+    path = Path(path)
+    buffer = _io.BytesIO()
+    kwargs = {}
+    if pixel_size:
+        kwargs = {"resolution": (1.0 / pixel_size, 1.0 / pixel_size),
+                  "metadata": {"unit": unit}}
+    tifffile.imwrite(buffer, np.asarray(image), imagej=True, **kwargs)
+    atomic_write_bytes(path, buffer.getvalue())
+    return path
 
 
 def _read_rsciio(path: Path, name: str, max_pixels: int) -> tuple[np.ndarray, float | None, str]:
@@ -278,7 +304,7 @@ def encode_probabilities(proba: np.ndarray, class_names=None) -> bytes:
     meta = {"axes": "CYX"}
     if class_names:
         meta["classes"] = list(map(str, class_names))
-    tifffile.imwrite(buffer, pages, metadata=meta, compression="zlib")
+    tifffile.imwrite(buffer, pages, metadata=meta, compression="zlib", photometric="minisblack")
     return buffer.getvalue()
 
 

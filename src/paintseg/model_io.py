@@ -10,6 +10,7 @@ transformers) are refused.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -50,10 +51,8 @@ def package_versions() -> dict[str, str]:
     versions = {"paintseg": __version__, "numpy": np.__version__, "scikit-learn": sklearn.__version__,
                 "python": platform.python_version()}
     for name in ("xgboost", "lightgbm", "skops"):
-        try:
+        with contextlib.suppress(ImportError):
             versions[name] = __import__(name).__version__
-        except ImportError:
-            pass
     return versions
 
 
@@ -65,6 +64,9 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -68,14 +68,14 @@ class FilterContext:
     def smooth(self, sigma: float) -> np.ndarray:
         return self.derivative(sigma, 0, 0)
 
-    def quantized(self) -> np.ndarray:
-        """The image rescaled to uint8 over its 0.5-99.5 percentile range."""
+    def quantized(self) -> tuple[np.ndarray, float, float]:
+        """The image as uint8 over its 0.5-99.5 percentile range, with (offset, scale)."""
         key = ("u8",)
         if key not in self._cache:
             lo, hi = np.percentile(self.image[::4, ::4], [0.5, 99.5])
             scale = 255.0 / max(float(hi - lo), 1e-12)
             q = np.clip((self.image - lo) * scale, 0, 255)
-            self._cache[key] = q.astype(np.uint8)
+            self._cache[key] = (q.astype(np.uint8), float(lo), scale)
         return self._cache[key]
 
     def spectrum(self, pad: int) -> tuple[np.ndarray, int]:
@@ -241,13 +241,13 @@ def _max(ctx, s, spec):
 
 
 def _median(ctx, s, spec):
-    q = ctx.quantized()
-    return [cv2.medianBlur(q, _window(s)).astype(np.float32)]
+    q, lo, scale = ctx.quantized()
+    return [cv2.medianBlur(q, _window(s)).astype(np.float32) / np.float32(scale) + np.float32(lo)]
 
 
 def _entropy(ctx, s, spec):
     """Shannon entropy (bits) of the grey-level histogram in a square window."""
-    q = ctx.quantized() // (256 // ENTROPY_BINS)
+    q = ctx.quantized()[0] // (256 // ENTROPY_BINS)
     n = _window(s)
     total = np.zeros(q.shape, np.float32)
     for b in range(ENTROPY_BINS):

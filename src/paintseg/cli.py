@@ -1,0 +1,175 @@
+"""The ``paintseg`` command line: train, predict, demo, app.
+
+Every command is a thin shell over the core (io, Segmenter); errors in the
+user's input print one line and exit with status 1.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from .errors import PaintsegError
+
+app = typer.Typer(
+    name="paintseg",
+    help="Scribble-based segmentation of scientific images: paint a few strokes, segment all.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+
+
+@contextmanager
+def _progress(enabled: bool = True) -> Iterator[Progress]:
+    progress = Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+        TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
+        console=err, transient=True, disable=not enabled,
+    )
+    with progress:
+        yield progress
+
+
+def _fail(message: str) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(1)
+
+
+@app.command()
+def train(
+    images: Annotated[list[Path], typer.Argument(help="Training images.")],
+    labels: Annotated[list[Path], typer.Option("--labels", "-l",
+                                               help="Stroke mask per image (0 = unlabelled).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Model file to write.")],
+    features: Annotated[str, typer.Option(help="Feature preset: stem, ilastik, weka.")] = "stem",
+    classifier: Annotated[str, typer.Option(
+        help="random_forest, extra_trees, xgboost, lightgbm, demo_tpot.")] = "random_forest",
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+) -> None:
+    """Train a model from images and their stroke masks."""
+    from .io import read_image, read_mask
+    from .segmenter import Segmenter
+
+    if len(images) != len(labels):
+        _fail(f"{len(images)} images but {len(labels)} --labels masks: give one mask per image")
+    with _progress() as progress:
+        task = progress.add_task("reading", total=len(images) + 2)
+        pixels, masks = [], []
+        for image_path, mask_path in zip(images, labels, strict=True):
+            pixels.append(read_image(image_path))
+            masks.append(read_mask(mask_path))
+            progress.advance(task)
+        seg = Segmenter(features=features, classifier=classifier, random_state=seed)
+        seg.fit(pixels, masks, progress=lambda msg: progress.update(task, description=msg,
+                                                                    advance=1))
+        seg.save(out)
+        progress.advance(task)
+    summary = seg.training_summary_
+    err.print(
+        f"trained {len(seg.classes_)} classes on {sum(summary['labelled_pixels'].values()):,} "
+        f"pixels, {summary['n_features']} features -> {out}"
+    )
+
+
+def _mask_targets(inputs: list[Path], out: Path) -> list[tuple[Path, Path]]:
+    folder_mode = len(inputs) > 1 or out.is_dir() or out.suffix == ""
+    if not folder_mode:
+        if out.suffix.lower() not in (".png", ".tif", ".tiff"):
+            _fail(f"--out must end in .png or .tif (or be a folder), not '{out.suffix}'")
+        return [(inputs[0], out)]
+    if out.exists() and not out.is_dir():
+        _fail(f"several inputs need a folder for --out, and {out} is a file")
+    stems = [p.stem for p in inputs]
+    if len(set(stems)) != len(stems):
+        _fail("two inputs share a file name; their masks would overwrite each other")
+    return [(p, out / f"{p.stem}_mask.png") for p in inputs]
+
+
+@app.command()
+def predict(
+    model: Annotated[Path, typer.Argument(help="Model file from train or the app.")],
+    inputs: Annotated[list[Path], typer.Argument(help="Images to segment.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Mask file, or folder for several.")],
+    proba: Annotated[bool, typer.Option("--proba", help="Also write probabilities (TIFF).")] = False,
+) -> None:
+    """Segment images with a trained model and write their masks."""
+    from .io import SUPPORTED_SUFFIXES, read_image, write_mask, write_probabilities
+    from .segmenter import Segmenter
+
+    seg = Segmenter.load(model)
+    for path in inputs:
+        if not path.is_file():
+            _fail(f"input not found: {path}")
+        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+            _fail(f"{path.name}: unsupported file type '{path.suffix}'")
+    targets = _mask_targets(inputs, out)
+    with _progress() as progress:
+        task = progress.add_task("segmenting", total=len(targets))
+        for source, target in targets:
+            progress.update(task, description=f"segmenting {source.name}")
+            image = read_image(source)
+            probabilities = seg.predict_proba(image)
+            from .segmenter import labels_from_proba
+
+            write_mask(target, labels_from_proba(probabilities, seg.classes_))
+            if proba:
+                stem = target.stem[: -len("_mask")] if target.stem.endswith("_mask") else target.stem
+                write_probabilities(target.with_name(f"{stem}_proba.tif"), probabilities,
+                                    seg.class_names_)
+            progress.advance(task)
+    err.print(f"wrote {len(targets)} mask(s) to {out}")
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write into.")] = Path(
+        "paintseg-demo"),
+    size: Annotated[int, typer.Option(help="Image size in pixels.", min=32, max=8192)] = 512,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+) -> None:
+    """Write a synthetic ADF-STEM demo image, its truth mask and sample strokes."""
+    from .demo import write_demo
+
+    with _progress() as progress:
+        progress.add_task("generating demo image", total=None)
+        paths = write_demo(out, size=size, seed=seed)
+    for kind, path in paths.items():
+        err.print(f"{kind:>8}: {path}")
+
+
+@app.command(name="app")
+def run_app(
+    images: Annotated[list[Path] | None, typer.Argument(help="Images to open.")] = None,
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8050,
+    host: Annotated[str, typer.Option(help="Interface to serve on.")] = "127.0.0.1",
+    debug: Annotated[bool, typer.Option(help="Dash debug mode.")] = False,
+) -> None:
+    """Start the web app (on the bundled demo image when no image is given)."""
+    from .app import serve
+
+    serve(images or [], host=host, port=port, debug=debug)
+
+
+def main() -> None:
+    """Entry point: run the CLI, turning input errors into one-line messages."""
+    try:
+        app()
+    except PaintsegError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,36 @@
+"""Shared fixtures: real data beside the repository, small demo images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from paintseg.demo import make_stem_image, simulate_strokes
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def shared(*parts: str) -> Path:
+    """A file of the shared real-data folder; skips the test when it is absent."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"shared data not available: {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo256():
+    demo = make_stem_image(256, seed=5)
+    strokes = simulate_strokes(demo.truth, grains=demo.grains, seed=5)
+    return demo, strokes
+
+
+def mean_iou(pred: np.ndarray, truth: np.ndarray) -> float:
+    ious = []
+    for k in np.unique(truth):
+        union = ((pred == k) | (truth == k)).sum()
+        ious.append(((pred == k) & (truth == k)).sum() / union)
+    return float(np.mean(ious))

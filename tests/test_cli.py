@@ -1,0 +1,108 @@
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import mean_iou
+
+from paintseg.io import read_image, read_mask, write_mask
+
+
+def run(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "paintseg.cli", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cli")
+    r = run("demo", "--out", folder, "--size", 256, "--seed", 3)
+    assert r.returncode == 0, r.stderr
+    model = folder / "model.paintseg"
+    r = run("train", folder / "demo_stem.tif", "--labels", folder / "demo_strokes.png",
+            "--out", model)
+    assert r.returncode == 0, r.stderr
+    return folder, model
+
+
+def test_demo_writes_image_truth_and_strokes(trained):
+    folder, _ = trained
+    image = read_image(folder / "demo_stem.tif")
+    truth = read_mask(folder / "demo_truth.png")
+    strokes = read_mask(folder / "demo_strokes.png")
+    assert image.shape == truth.shape == strokes.shape == (256, 256)
+    assert image.pixel_size_nm == pytest.approx(0.05)
+    assert set(np.unique(truth)) == {1, 2, 3}
+    assert 0.003 < (strokes > 0).mean() < 0.03
+
+
+def test_predict_one_file_with_probabilities(trained, tmp_path):
+    folder, model = trained
+    r = run("predict", model, folder / "demo_stem.tif", "--out", tmp_path / "mask.tif", "--proba")
+    assert r.returncode == 0, r.stderr
+    mask = read_mask(tmp_path / "mask.tif")
+    assert mean_iou(mask, read_mask(folder / "demo_truth.png")) > 0.75
+    assert (tmp_path / "mask_proba.tif").exists()
+
+
+def test_predict_several_files_into_a_folder(trained, tmp_path):
+    folder, model = trained
+    second = tmp_path / "second.png"
+    write_mask(second, (read_image(folder / "demo_stem.tif") / 4).clip(0, 255).astype(np.uint8))
+    r = run("predict", model, folder / "demo_stem.tif", second, "--out", tmp_path / "masks")
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in (tmp_path / "masks").iterdir()) == [
+        "demo_stem_mask.png", "second_mask.png"]
+    assert set(np.unique(read_mask(tmp_path / "masks" / "second_mask.png"))) <= {1, 2, 3}
+
+
+def test_train_with_other_presets(trained, tmp_path):
+    folder, _ = trained
+    r = run("train", folder / "demo_stem.tif", "--labels", folder / "demo_strokes.png",
+            "--out", tmp_path / "m.paintseg", "--features", "ilastik", "--classifier", "xgboost")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "m.paintseg").stat().st_size > 1000
+
+
+def _one_line_error(r):
+    assert r.returncode != 0
+    assert "Traceback" not in r.stderr
+    lines = [line for line in r.stderr.strip().splitlines() if line.strip()]
+    assert len(lines) == 1, r.stderr
+    return lines[0]
+
+
+def test_bad_inputs_give_one_line_and_no_output(trained, tmp_path):
+    folder, model = trained
+    image, strokes = folder / "demo_stem.tif", folder / "demo_strokes.png"
+    out = tmp_path / "m.paintseg"
+    small = tmp_path / "small.png"
+    write_mask(small, np.ones((10, 10), np.uint8))
+    empty = tmp_path / "empty.png"
+    write_mask(empty, np.zeros((256, 256), np.uint8))
+    one = tmp_path / "one.png"
+    write_mask(one, (read_mask(strokes) > 0).astype(np.uint8))
+    junk = tmp_path / "junk.tif"
+    junk.write_bytes(b"II*\0garbage")
+    cases = [
+        (("train", image, "--labels", small, "--out", out), "stroke mask 1 is 10x10"),
+        (("train", image, "--labels", empty, "--out", out), "no strokes"),
+        (("train", image, "--labels", one, "--out", out), "only class 1"),
+        (("train", junk, "--labels", strokes, "--out", out), "cannot read image"),
+        (("train", image, "--labels", strokes, "--out", out, "--features", "nope"),
+         "unknown feature preset"),
+        (("predict", image, image, "--out", tmp_path / "x.png"), "not a paintseg model"),
+        (("predict", model, tmp_path / "missing.png", "--out", tmp_path / "x.png"), "not found"),
+    ]
+    for args, message in cases:
+        line = _one_line_error(run(*args))
+        assert message in line, (args, line)
+    assert not out.exists() and not (tmp_path / "x.png").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
+
+
+def test_help_lists_every_command():
+    r = run("--help")
+    assert r.returncode == 0
+    for command in ("train", "predict", "demo", "app"):
+        assert command in r.stdout

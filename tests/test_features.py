@@ -1,0 +1,172 @@
+import numpy as np
+import pytest
+from scipy import ndimage as ndi
+from skimage.feature import hessian_matrix, hessian_matrix_eigvals
+
+from paintseg import FeatureSpec, PaintsegError, compute_features
+from paintseg.features import PRESETS
+
+
+@pytest.fixture(scope="module")
+def noise():
+    return np.random.default_rng(0).random((96, 80)).astype(np.float32)
+
+
+def one(image, family, scale=None):
+    spec = FeatureSpec(filters={family: () if scale is None else (scale,)})
+    # value_range (0, 1) keeps the image as it is, so results compare directly
+    return compute_features(image, spec, value_range=(0.0, 1.0), cache=False)
+
+
+@pytest.mark.parametrize("sigma", [1.0, 2.5])
+def test_gaussian_matches_scipy(noise, sigma):
+    ours = one(noise, "gaussian", sigma)[..., 0]
+    ref = ndi.gaussian_filter(noise.astype(np.float64), sigma, mode="reflect", truncate=4.0)
+    np.testing.assert_allclose(ours, ref, atol=2e-5)
+
+
+def test_gradient_and_laplacian_match_scipy(noise):
+    grad = one(noise, "gradient", 2.0)[..., 0]
+    ref = ndi.gaussian_gradient_magnitude(noise.astype(np.float64), 2.0, mode="reflect")
+    np.testing.assert_allclose(grad, ref, atol=1e-4)
+    lap = one(noise, "laplacian", 2.0)[..., 0]
+    ref = ndi.gaussian_laplace(noise.astype(np.float64), 2.0, mode="reflect")
+    # our second-derivative kernel is made exactly zero-mean (flat image -> 0)
+    np.testing.assert_allclose(lap, ref, atol=3e-4)
+    assert np.abs(one(np.full((30, 30), 0.7, np.float32), "laplacian", 2.0)).max() < 1e-6
+
+
+def test_hessian_eigenvalues_match_scipy_derivatives(noise):
+    ours = one(noise, "hessian", 2.0)
+    img = noise.astype(np.float64)
+    hrr = ndi.gaussian_filter(img, 2.0, order=(2, 0), mode="reflect")
+    hrc = ndi.gaussian_filter(img, 2.0, order=(1, 1), mode="reflect")
+    hcc = ndi.gaussian_filter(img, 2.0, order=(0, 2), mode="reflect")
+    ref = np.linalg.eigvalsh(np.stack([np.stack([hrr, hrc], -1), np.stack([hrc, hcc], -1)], -1))
+    np.testing.assert_allclose(ours[..., 0], ref[..., 1], atol=3e-4)
+    np.testing.assert_allclose(ours[..., 1], ref[..., 0], atol=3e-4)
+    # and scikit-image agrees on the ordering and the sign of the largest eigenvalue
+    sk = hessian_matrix_eigvals(hessian_matrix(img, 2.0, mode="reflect", order="rc",
+                                               use_gaussian_derivatives=True))
+    assert np.corrcoef(sk[0].ravel(), ours[..., 0].ravel())[0, 1] > 0.95
+
+
+def test_structure_tensor_eigenvalues(noise):
+    ours = one(noise, "structure", 1.5)
+    img = noise.astype(np.float64)
+    gy = ndi.gaussian_filter(img, 1.5, order=(1, 0), mode="reflect")
+    gx = ndi.gaussian_filter(img, 1.5, order=(0, 1), mode="reflect")
+    a, b, c = (ndi.gaussian_filter(p, 3.0, mode="reflect") for p in (gy * gy, gx * gy, gx * gx))
+    ref = np.linalg.eigvalsh(np.stack([np.stack([a, b], -1), np.stack([b, c], -1)], -1))
+    np.testing.assert_allclose(ours[..., 0], ref[..., 1], atol=1e-5)
+    np.testing.assert_allclose(ours[..., 1], ref[..., 0], atol=1e-5)
+    assert (ours[..., 1] >= -1e-6).all()
+
+
+def test_local_statistics_match_scipy(noise):
+    img = noise.astype(np.float64)
+    np.testing.assert_allclose(one(noise, "mean", 2)[..., 0],
+                               ndi.uniform_filter(img, 5, mode="reflect"), atol=1e-5)
+    var = ndi.uniform_filter(img**2, 5, mode="reflect") - ndi.uniform_filter(img, 5, mode="reflect") ** 2
+    np.testing.assert_allclose(one(noise, "variance", 2)[..., 0], var, atol=1e-5)
+    import cv2
+
+    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)).astype(bool)
+    np.testing.assert_allclose(one(noise, "min", 2)[..., 0],
+                               ndi.grey_erosion(img, footprint=disk, mode="mirror"), atol=1e-6)
+    np.testing.assert_allclose(one(noise, "max", 2)[..., 0],
+                               ndi.grey_dilation(img, footprint=disk, mode="mirror"), atol=1e-6)
+
+
+def test_median_and_entropy(noise):
+    med = one(noise, "median", 1)[..., 0]
+    ref = ndi.median_filter(noise, size=3, mode="reflect")
+    assert np.abs(med - ref)[2:-2, 2:-2].max() <= 1.5 / 255  # 8-bit quantisation
+    flat = np.full((40, 40), 0.5, np.float32)
+    assert np.allclose(one(flat, "entropy", 3)[..., 0], 0.0, atol=1e-5)
+    assert one(noise, "entropy", 3)[..., 0].mean() > 3.0  # ~16 equiprobable bins: 4 bits
+
+
+def _wave(period, angle, size=128):
+    y, x = np.mgrid[0:size, 0:size].astype(np.float32)
+    return np.cos(2 * np.pi * (x * np.cos(angle) + y * np.sin(angle)) / period)
+
+
+def test_lattice_energy_is_tuned_to_the_period_and_rotation_invariant():
+    spec = FeatureSpec(filters={"lattice": (6, 14)})
+    names = spec.channel_names()
+    assert names == ["lattice_6_energy", "lattice_6_anisotropy", "lattice_14_energy",
+                     "lattice_14_anisotropy"]
+    centre = (slice(40, 88), slice(40, 88))
+    energies = []
+    for angle in (0.0, 0.37, 1.1):
+        stack = compute_features(_wave(6, angle), spec, value_range=(-1, 1), cache=False)
+        e6, e14 = stack[..., 0][centre].mean(), stack[..., 2][centre].mean()
+        assert e6 > 10 * e14
+        assert stack[..., 1][centre].mean() > 2.0  # one orientation dominates
+        energies.append(e6)
+    assert max(energies) / min(energies) < 1.15
+
+
+def test_gabor_picks_the_orientation():
+    spec = FeatureSpec(filters={"gabor": (8,)}, orientations=4)
+    stack = compute_features(_wave(8, np.pi / 2), spec, value_range=(-1, 1), cache=False)
+    centre = stack[40:88, 40:88].mean(axis=(0, 1))
+    assert int(np.argmax(centre)) == 2  # 90 degrees
+
+
+def _hexagonal(motif, a=8.0, size=160, angle=0.3):
+    from paintseg.demo import _splat
+
+    c, s = np.cos(angle), np.sin(angle)
+    a1 = a * np.array([c, s])
+    a2 = a * np.array([c / 2 - s * np.sqrt(3) / 2, s / 2 + c * np.sqrt(3) / 2])
+    i, j = np.meshgrid(np.arange(-40, 40), np.arange(-40, 40), indexing="ij")
+    base = i.reshape(-1, 1) * a1 + j.reshape(-1, 1) * a2 + size / 2
+    pts, w = [], []
+    for frac, weight in motif:
+        pts.append(base + frac * (a1 + a2))
+        w.append(np.full(len(base), weight))
+    img = _splat(size, np.concatenate(pts), np.concatenate(w))
+    return ndi.gaussian_filter(img, 1.2).astype(np.float32)
+
+
+def test_symmetry_separates_honeycomb_from_centrosymmetric_lattice():
+    spec = FeatureSpec(filters={"symmetry": (8 * np.sqrt(3) / 2,)})
+    honeycomb = _hexagonal([(0, 1.0), (1 / 3, 0.4)])
+    triangular = _hexagonal([(0, 1.0), (1 / 3, 0.2), (2 / 3, 0.2)])
+    centre = (slice(50, 110), slice(50, 110))
+    h = compute_features(honeycomb, spec, cache=False)[centre].mean(axis=(0, 1))
+    t = compute_features(triangular, spec, cache=False)[centre].mean(axis=(0, 1))
+    assert h[0] > 0.9 and t[0] > 0.9  # both are regular hexagonal lattices
+    assert h[1] > 0.5 and t[1] < 0.15  # only the honeycomb is non-centrosymmetric
+
+
+def test_every_family_and_preset_gives_named_finite_channels(noise):
+    for name, spec in PRESETS.items():
+        stack = compute_features(noise, spec, cache=False)
+        assert stack.shape == (*noise.shape, spec.n_features), name
+        assert stack.dtype == np.float32 and np.isfinite(stack).all()
+    families = {f: (2.0,) if f != "intensity" else () for f in
+                ("intensity", "sobel", "dog", "entropy", "median", "mean")}
+    spec = FeatureSpec(filters=families)
+    assert compute_features(noise, spec).shape[-1] == spec.n_features == 6
+
+
+def test_spec_json_round_trip_and_validation():
+    spec = PRESETS["stem"]
+    again = FeatureSpec.from_json(spec.to_json())
+    assert again == spec and again.channel_names() == spec.channel_names()
+    assert spec.halo >= 4 * 21
+    with pytest.raises(PaintsegError, match="unknown filter"):
+        FeatureSpec(filters={"gausian": (1,)})
+    with pytest.raises(PaintsegError, match="at least one"):
+        FeatureSpec(filters={})
+    with pytest.raises(PaintsegError, match="newer"):
+        FeatureSpec.from_dict({"version": 99, "filters": {"gaussian": [1]}})
+
+
+def test_cache_returns_the_same_stack(noise):
+    a = compute_features(noise, "stem")
+    assert compute_features(noise, "stem") is a
+    assert compute_features(noise + 1, "stem") is not a

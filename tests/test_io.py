@@ -1,0 +1,140 @@
+import struct
+import zlib
+
+import numpy as np
+import pytest
+import tifffile
+from conftest import shared
+from PIL import Image as PILImage
+
+from paintseg import PaintsegError, read_image
+from paintseg.io import read_mask, write_mask, write_probabilities, write_tiff_image
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_png_round_trip_keeps_values(tmp_path, dtype):
+    data = (np.arange(64 * 48).reshape(48, 64) * (7 if dtype == np.uint16 else 1)) % np.iinfo(dtype).max
+    PILImage.fromarray(data.astype(dtype)).save(tmp_path / "a.png")
+    image = read_image(tmp_path / "a.png")
+    assert image.shape == (48, 64) and image.dtype == np.float32
+    np.testing.assert_array_equal(image, data.astype(np.float32))
+    assert image.pixel_size is None and image.name == "a.png"
+
+
+def test_rgb_is_converted_to_luminance(tmp_path):
+    rgb = np.zeros((10, 12, 3), np.uint8)
+    rgb[..., 1] = 200
+    PILImage.fromarray(rgb).save(tmp_path / "rgb.png")
+    image = read_image(tmp_path / "rgb.png")
+    assert image.shape == (10, 12)
+    np.testing.assert_allclose(image, 200 * 0.7154, rtol=1e-5)
+
+
+def test_jpeg_is_read(tmp_path):
+    data = np.tile(np.linspace(0, 255, 32, dtype=np.uint8), (16, 1))
+    PILImage.fromarray(data).save(tmp_path / "a.jpg", quality=95)
+    image = read_image(tmp_path / "a.jpg")
+    assert image.shape == (16, 32)
+    assert np.abs(image - data).max() < 12
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
+def test_tiff_round_trip_with_pixel_size(tmp_path, dtype):
+    data = (np.random.default_rng(0).random((20, 30)) * 1000).astype(dtype)
+    write_tiff_image(tmp_path / "a.tif", data, pixel_size=0.25, unit="nm")
+    image = read_image(tmp_path / "a.tif")
+    np.testing.assert_array_equal(image, data.astype(np.float32))
+    assert image.pixel_size == pytest.approx(0.25) and image.unit == "nm"
+
+
+def test_dm3_keeps_pixel_size():
+    image = read_image(shared("microscope-files", "multi_signal.dm3"))
+    assert image.shape == (512, 512)
+    assert image.pixel_size_nm == pytest.approx(0.0178, rel=0.02)
+    assert float(image.std()) > 0
+
+
+@pytest.mark.parametrize(
+    "name, shape",
+    [("test-1.dm4", (2, 2)), ("test-1.dm3", (2, 2)), ("example_image.emd", (3, 3)),
+     ("fei_example_tem_stack.emd", (3, 3)), ("HAADFscan.mrc", (16, 16)),
+     ("64x64_TEM_images_acquire_1.ser", (64, 64))],
+)
+def test_microscope_formats(name, shape):
+    image = read_image(shared("microscope-files", name))
+    assert image.shape == shape and image.dtype == np.float32
+
+
+def test_mrc_and_ser_pixel_sizes():
+    assert read_image(shared("microscope-files", "HAADFscan.mrc")).pixel_size_nm == pytest.approx(
+        5.68, rel=0.02)
+    ser = read_image(shared("microscope-files", "64x64_TEM_images_acquire_1.ser"))
+    assert ser.pixel_size_nm == pytest.approx(6.28, rel=0.02)
+
+
+def test_real_stem_tiff_is_read():
+    image = read_image(shared("real-stem", "high-entropy-alloy-HAADF.tif"))
+    assert image.shape == (1024, 1024)
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif"])
+def test_mask_round_trip(tmp_path, suffix):
+    mask = np.random.default_rng(1).integers(0, 4, (25, 17)).astype(np.uint8)
+    write_mask(tmp_path / f"m{suffix}", mask)
+    np.testing.assert_array_equal(read_mask(tmp_path / f"m{suffix}"), mask)
+
+
+def test_many_classes_need_tiff(tmp_path):
+    mask = np.arange(300, dtype=np.uint16).reshape(15, 20)
+    with pytest.raises(PaintsegError, match="use .tif"):
+        write_mask(tmp_path / "m.png", mask)
+    assert not (tmp_path / "m.png").exists()
+    write_mask(tmp_path / "m.tif", mask)
+    np.testing.assert_array_equal(read_mask(tmp_path / "m.tif"), mask)
+
+
+def test_probabilities_one_float_page_per_class(tmp_path):
+    proba = np.random.default_rng(2).random((8, 9, 3)).astype(np.float32)
+    write_probabilities(tmp_path / "p.tif", proba, ["a", "b", "c"])
+    pages = tifffile.imread(tmp_path / "p.tif")
+    assert pages.shape == (3, 8, 9) and pages.dtype == np.float32
+    np.testing.assert_array_equal(pages, np.moveaxis(proba, -1, 0))
+
+
+def _png_with_size(width: int, height: int) -> bytes:
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(
+            ">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 10))
+
+
+def test_huge_image_is_refused_before_decoding(tmp_path):
+    (tmp_path / "huge.png").write_bytes(_png_with_size(60000, 60000))
+    with pytest.raises(PaintsegError, match="over the limit"):
+        read_image(tmp_path / "huge.png")
+
+
+def test_one_pixel_image_is_refused(tmp_path):
+    PILImage.fromarray(np.zeros((1, 1), np.uint8)).save(tmp_path / "one.png")
+    with pytest.raises(PaintsegError, match="too small"):
+        read_image(tmp_path / "one.png")
+
+
+def test_truncated_and_fake_files(tmp_path):
+    PILImage.fromarray(np.zeros((64, 64), np.uint8) + 9).save(tmp_path / "ok.png")
+    (tmp_path / "cut.png").write_bytes((tmp_path / "ok.png").read_bytes()[:60])
+    (tmp_path / "fake.tif").write_bytes(b"this is not a tiff at all")
+    (tmp_path / "fake.dm3").write_bytes(b"\0" * 100)
+    for name in ("cut.png", "fake.tif", "fake.dm3"):
+        with pytest.raises(PaintsegError, match="cannot read image"):
+            read_image(tmp_path / name)
+
+
+def test_unsupported_and_missing(tmp_path):
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(PaintsegError, match="unsupported file type"):
+        read_image(tmp_path / "notes.txt")
+    with pytest.raises(PaintsegError, match="not found"):
+        read_image(tmp_path / "missing.png")

@@ -1,0 +1,121 @@
+import io
+import json
+import zipfile
+
+import numpy as np
+import pytest
+import skops.io as sio
+from conftest import mean_iou
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+from paintseg import PaintsegError, Segmenter
+from paintseg.classifiers import CLASSIFIERS
+
+
+def test_default_segmenter_learns_the_demo_phases(demo256):
+    demo, strokes = demo256
+    seg = Segmenter().fit([demo.image], [strokes])
+    pred = seg.predict(demo.image)
+    assert pred.shape == demo.image.shape
+    assert set(np.unique(pred)) <= {1, 2, 3}
+    assert mean_iou(pred, demo.truth) > 0.8
+    proba = seg.predict_proba(demo.image)
+    assert proba.shape == (*demo.image.shape, 3)
+    np.testing.assert_allclose(proba.sum(axis=2), 1.0, atol=1e-5)
+    assert seg.training_summary_["labelled_pixels"][1] > 0
+    assert seg.get_params()["features"] == "stem"
+
+
+def test_class_ids_are_kept_as_painted(demo256):
+    demo, strokes = demo256
+    relabelled = np.where(strokes > 0, strokes * 10, 0)  # classes 10, 20, 30
+    seg = Segmenter(classifier="extra_trees").fit([demo.image], [relabelled])
+    assert list(seg.classes_) == [10, 20, 30]
+    assert set(np.unique(seg.predict(demo.image))) <= {10, 20, 30}
+
+
+def test_training_on_several_images(demo256):
+    demo, strokes = demo256
+    half = strokes.copy()
+    half[:, 128:] = 0
+    other = strokes.copy()
+    other[:, :128] = 0
+    seg = Segmenter().fit([demo.image, demo.image * 2.0], [half, other])
+    assert seg.training_summary_["images"] == 2
+    assert mean_iou(seg.predict(demo.image), demo.truth) > 0.7
+
+
+@pytest.mark.parametrize("name", sorted(CLASSIFIERS))
+def test_every_classifier_preset_saves_and_loads(demo256, tmp_path, name):
+    demo, strokes = demo256
+    seg = Segmenter(classifier=name, class_names=["2H", "1T", "amorphous"]).fit(demo.image, strokes)
+    pred = seg.predict(demo.image)
+    assert mean_iou(pred, demo.truth) > 0.5, name  # well above chance (about 0.2)
+    seg.save(tmp_path / "m.paintseg")
+    loaded = Segmenter.load(tmp_path / "m.paintseg")
+    np.testing.assert_array_equal(loaded.predict(demo.image), pred)
+    assert loaded.class_names_ == ["2H", "1T", "amorphous"]
+    assert loaded.spec_ == seg.spec_
+
+
+def test_model_file_carries_its_description(demo256, tmp_path):
+    demo, strokes = demo256
+    Segmenter(features="weka").fit(demo.image, strokes).save(tmp_path / "m.paintseg")
+    with zipfile.ZipFile(tmp_path / "m.paintseg") as zf:
+        meta = json.loads(zf.read("model.json"))
+    assert meta["format"] == "paintseg-model"
+    assert meta["features"]["name"] == "weka"
+    assert meta["classes"] == [1, 2, 3]
+    assert "scikit-learn" in meta["versions"] and "paintseg" in meta["versions"]
+    assert meta["training_summary"]["n_features"] == meta["n_features"]
+
+
+@pytest.mark.parametrize("strokes_case, message", [
+    ("empty", "no strokes"), ("one_class", "only class 2"), ("shape", "stroke mask 1 is"),
+])
+def test_bad_training_input(demo256, strokes_case, message):
+    demo, strokes = demo256
+    bad = {"empty": np.zeros_like(strokes), "one_class": np.where(strokes > 0, 2, 0),
+           "shape": strokes[:100]}[strokes_case]
+    with pytest.raises(PaintsegError, match=message):
+        Segmenter().fit([demo.image], [bad])
+
+
+def _rewrite(path, out, *, meta_update=None, blob=None):
+    with zipfile.ZipFile(path) as zf:
+        meta = json.loads(zf.read("model.json"))
+        old_blob = zf.read("classifier.skops")
+    meta.update(meta_update or {})
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("model.json", json.dumps(meta))
+        zf.writestr("classifier.skops", blob if blob is not None else old_blob)
+    out.write_bytes(buf.getvalue())
+
+
+def test_bad_model_files(demo256, tmp_path):
+    demo, strokes = demo256
+    good = tmp_path / "good.paintseg"
+    Segmenter().fit(demo.image, strokes).save(good)
+    (tmp_path / "text.paintseg").write_text("not a model")
+    with pytest.raises(PaintsegError, match="not a paintseg model"):
+        Segmenter.load(tmp_path / "text.paintseg")
+    _rewrite(good, tmp_path / "newer.paintseg", meta_update={"format_version": 99})
+    with pytest.raises(PaintsegError, match="newer paintseg"):
+        Segmenter.load(tmp_path / "newer.paintseg")
+    _rewrite(good, tmp_path / "older.paintseg", meta_update={"format_version": 0})
+    with pytest.raises(PaintsegError, match="older paintseg"):
+        Segmenter.load(tmp_path / "older.paintseg")
+    with pytest.raises(PaintsegError, match="not found"):
+        Segmenter.load(tmp_path / "missing.paintseg")
+
+
+def test_a_model_that_would_run_code_is_refused(demo256, tmp_path):
+    demo, strokes = demo256
+    good = tmp_path / "good.paintseg"
+    Segmenter().fit(demo.image, strokes).save(good)
+    evil = make_pipeline(FunctionTransformer(func=eval))
+    _rewrite(good, tmp_path / "evil.paintseg", blob=sio.dumps(evil))
+    with pytest.raises(PaintsegError, match="does not load: builtins.eval"):
+        Segmenter.load(tmp_path / "evil.paintseg")

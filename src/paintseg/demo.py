@@ -36,7 +36,7 @@ class DemoImage:
 
     image: np.ndarray  # float32 counts
     truth: np.ndarray  # uint8, class ids 1..3
-    pixel_size_nm: float
+    pixel_size_nm: float | None
     grains: np.ndarray | None = None  # int32 grain index per pixel
     class_names: tuple[str, ...] = CLASS_NAMES
     class_colours: tuple[str, ...] = CLASS_COLOURS
@@ -242,11 +242,11 @@ def _draw_stroke(strokes, safe, candidates, k, radius, target, rng) -> None:
     strokes[layer > 0] = k
 
 
-def texture_mosaic(size: int = 512, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def texture_mosaic(size: int = 512, seed: int = 0) -> DemoImage:
     """Brick / grass / gravel photos from scikit-image in wavy regions.
 
     Every texture is matched to the same mean and standard deviation, so only
-    texture tells the classes apart. Returns (image float32, truth uint8 1..3).
+    texture tells the classes apart.
     """
     from skimage import data
 
@@ -262,7 +262,8 @@ def texture_mosaic(size: int = 512, seed: int = 0) -> tuple[np.ndarray, np.ndarr
         t = np.tile(t, reps)[:size, :size]
         t = (t - t.mean()) / t.std()
         image[truth == k] = t[truth == k]
-    return image * 40 + 128, truth
+    return DemoImage(image=image * 40 + 128, truth=truth, pixel_size_nm=None,
+                     grains=regions.astype(np.int32), class_names=("brick", "grass", "gravel"))
 
 
 def write_demo(folder, size: int = 512, seed: int = 0) -> dict[str, Path]:

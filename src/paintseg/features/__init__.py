@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections import OrderedDict
 
 import numpy as np
@@ -26,6 +27,8 @@ __all__ = [
 ]
 
 _CACHE: OrderedDict[tuple, np.ndarray] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+_KEY_LOCKS: dict[tuple, threading.Lock] = {}
 CACHE_BYTES = 1_500_000_000
 
 
@@ -72,9 +75,23 @@ def compute_features(
     if value_range is None:
         value_range = intensity_range(image)
     key = _key(image, spec, value_range)
-    if cache and key in _CACHE:
-        _CACHE.move_to_end(key)
-        return _CACHE[key]
+    if not cache:
+        return _compute(image, spec, value_range)
+    with _CACHE_LOCK:
+        key_lock = _KEY_LOCKS.setdefault(key, threading.Lock())
+    with key_lock:  # a second caller for the same stack waits for the first
+        with _CACHE_LOCK:
+            if key in _CACHE:
+                _CACHE.move_to_end(key)
+                return _CACHE[key]
+        stack = _compute(image, spec, value_range)
+        with _CACHE_LOCK:
+            _store(key, stack)
+            _KEY_LOCKS.pop(key, None)
+    return stack
+
+
+def _compute(image: np.ndarray, spec: FeatureSpec, value_range: tuple[float, float]) -> np.ndarray:
     lo, hi = value_range
     normalised = ((image.astype(np.float32) - np.float32(lo)) / np.float32(hi - lo)).astype(
         np.float32
@@ -84,8 +101,6 @@ def compute_features(
     stack = np.empty((h, w, len(names)), dtype=np.float32)
     for i, channel in enumerate(iter_channels(normalised, spec)):
         stack[:, :, i] = channel
-    if cache:
-        _store(key, stack)
     return stack
 
 
@@ -97,4 +112,5 @@ def _store(key: tuple, stack: np.ndarray) -> None:
 
 def clear_cache() -> None:
     """Forget every cached feature stack."""
-    _CACHE.clear()
+    with _CACHE_LOCK:
+        _CACHE.clear()

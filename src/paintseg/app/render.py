@@ -1,0 +1,71 @@
+"""Pictures the app sends to the browser: PNG bytes of images, labels and overlays."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image as PILImage
+
+from ..demo import to_uint8
+
+
+def hex_to_rgb(colour: str) -> tuple[int, int, int]:
+    colour = colour.lstrip("#")
+    return tuple(int(colour[i : i + 2], 16) for i in (0, 2, 4))
+
+
+def _png(im: PILImage.Image) -> bytes:
+    buffer = io.BytesIO()
+    im.save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+def display_png(image: np.ndarray) -> bytes:
+    """8-bit grey PNG of an image, contrast-stretched over 0.1-99.9 percentiles."""
+    return _png(PILImage.fromarray(to_uint8(np.asarray(image))))
+
+
+def label_png(mask: np.ndarray, colours: dict[int, str], transparent_zero: bool = True) -> bytes:
+    """Palette PNG of a label mask; class k in ``colours[k]``, 0 transparent."""
+    palette = np.zeros((256, 3), np.uint8)
+    for k, colour in colours.items():
+        if 0 < k < 256:
+            palette[k] = hex_to_rgb(colour)
+    im = PILImage.fromarray(np.asarray(mask, np.uint8), mode="P")
+    im.putpalette(palette.ravel().tolist())
+    buffer = io.BytesIO()
+    extra = {"transparency": 0} if transparent_zero else {}
+    im.save(buffer, format="PNG", compress_level=1, **extra)
+    return buffer.getvalue()
+
+
+# A perceptually ordered dark-to-bright ramp (close to 'inferno') for uncertainty.
+_RAMP = np.array([[0, 0, 4], [40, 11, 84], [101, 21, 110], [159, 42, 99], [212, 72, 66],
+                  [245, 125, 21], [250, 193, 39], [252, 255, 164]], np.float32)
+
+
+def heat_png(values: np.ndarray, alpha_from_value: bool = True) -> bytes:
+    """RGBA PNG of values in [0, 1] through the ramp; low values fade out."""
+    v = np.clip(np.asarray(values, np.float32), 0, 1)
+    pos = v * (len(_RAMP) - 1)
+    lo = np.floor(pos).astype(np.int32).clip(0, len(_RAMP) - 2)
+    frac = (pos - lo)[..., None]
+    rgb = _RAMP[lo] * (1 - frac) + _RAMP[lo + 1] * frac
+    alpha = (np.sqrt(v) * 255) if alpha_from_value else np.full(v.shape, 255, np.float32)
+    rgba = np.dstack([rgb, alpha]).astype(np.uint8)
+    return _png(PILImage.fromarray(rgba, mode="RGBA"))
+
+
+def overlay_png(image: np.ndarray, labels: np.ndarray, colours: dict[int, str],
+                opacity: float = 0.45) -> bytes:
+    """The image with the segmentation blended over it, as a picture for reports."""
+    grey = to_uint8(np.asarray(image)).astype(np.float32)
+    rgb = np.repeat(grey[..., None], 3, axis=2)
+    lut = np.zeros((256, 3), np.float32)
+    for k, colour in colours.items():
+        if 0 < k < 256:
+            lut[k] = hex_to_rgb(colour)
+    painted = labels > 0
+    rgb[painted] = (1 - opacity) * rgb[painted] + opacity * lut[labels[painted]]
+    return _png(PILImage.fromarray(rgb.astype(np.uint8)))

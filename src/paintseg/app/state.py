@@ -1,0 +1,389 @@
+"""Per-session server-side state of the app: images, strokes, classes, model, results.
+
+Everything here is plain Python over the core (io, annotations, Segmenter); the
+Dash callbacks only translate between this and the page. Each browser session has
+its own ``Session``; nothing is shared between sessions.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+import uuid
+import zipfile
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..annotations import Stroke, StrokeHistory
+from ..errors import PaintsegError
+from ..features import FeatureSpec, compute_features, resolve_spec
+from ..io import Image, encode_mask, encode_probabilities, read_image_bytes, read_mask
+from ..model_io import segmenter_from_bytes, segmenter_to_bytes
+from ..segmenter import DEFAULT_COLOURS, Segmenter, labels_from_proba
+from . import render
+
+MAX_CLASSES = 255
+
+
+@dataclass
+class ClassInfo:
+    id: int
+    name: str
+    colour: str
+
+
+@dataclass
+class ImageEntry:
+    image: Image
+    history: StrokeHistory
+    version: int = 0  # bumps when the strokes change
+
+    @property
+    def name(self) -> str:
+        return self.image.name
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.image.shape
+
+
+@dataclass
+class Result:
+    model_version: int
+    proba: np.ndarray
+    labels: np.ndarray
+    classes: np.ndarray
+
+
+@dataclass
+class Session:
+    """Everything one person has open in the app."""
+
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    images: list[ImageEntry] = field(default_factory=list)
+    current: int = 0
+    classes: list[ClassInfo] = field(default_factory=list)
+    features: FeatureSpec = field(default_factory=lambda: resolve_spec("stem"))
+    classifier: str = "random_forest"
+    model: Segmenter | None = None
+    model_version: int = 0
+    model_origin: str = ""
+    results: dict[int, Result] = field(default_factory=dict)
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    last_used: float = field(default_factory=time.time)
+
+    def __post_init__(self) -> None:
+        if not self.classes:
+            self.add_class("phase 1")
+            self.add_class("phase 2")
+
+    # -- images ---------------------------------------------------------------------
+    def add_image(self, image: Image) -> int:
+        with self.lock:
+            self.images.append(ImageEntry(image=image, history=StrokeHistory(image.shape)))
+            self.current = len(self.images) - 1
+            self.warm_features(self.current)
+            return self.current
+
+    def add_upload(self, data: bytes, filename: str, max_pixels: int | None = None) -> int:
+        return self.add_image(read_image_bytes(data, filename, max_pixels=max_pixels))
+
+    def entry(self, index: int | None = None) -> ImageEntry:
+        if not self.images:
+            raise PaintsegError("no image is open")
+        index = self.current if index is None else index
+        if not 0 <= index < len(self.images):
+            raise PaintsegError(f"no image number {index + 1}")
+        return self.images[index]
+
+    def select(self, index: int) -> None:
+        with self.lock:
+            self.entry(index)
+            self.current = index
+
+    def warm_features(self, index: int) -> None:
+        """Compute the current feature stack in the background, ready for training."""
+        image, spec = self.images[index].image, self.features
+        threading.Thread(target=_quietly, args=(compute_features, image, spec), daemon=True).start()
+
+    # -- classes --------------------------------------------------------------------
+    def add_class(self, name: str | None = None) -> ClassInfo:
+        with self.lock:
+            used = {c.id for c in self.classes}
+            new_id = next(k for k in range(1, MAX_CLASSES + 2) if k not in used)
+            if new_id > MAX_CLASSES:
+                raise PaintsegError(f"at most {MAX_CLASSES} classes")
+            info = ClassInfo(new_id, name or f"phase {new_id}",
+                             DEFAULT_COLOURS[(new_id - 1) % len(DEFAULT_COLOURS)])
+            self.classes.append(info)
+            return info
+
+    def class_by_id(self, class_id: int) -> ClassInfo:
+        for c in self.classes:
+            if c.id == int(class_id):
+                return c
+        raise PaintsegError(f"no class {class_id}")
+
+    def rename_class(self, class_id: int, name: str) -> None:
+        name = (name or "").strip()[:60]
+        if name:
+            self.class_by_id(class_id).name = name
+
+    def recolour_class(self, class_id: int, colour: str) -> None:
+        if not (isinstance(colour, str) and len(colour) == 7 and colour.startswith("#")):
+            raise PaintsegError(f"not a colour: {colour!r}")
+        self.class_by_id(class_id).colour = colour
+
+    def delete_class(self, class_id: int) -> None:
+        with self.lock:
+            if len(self.classes) <= 1:
+                raise PaintsegError("keep at least one class")
+            info = self.class_by_id(class_id)
+            self.classes.remove(info)
+            for entry in self.images:
+                if (entry.history.mask == info.id).any():
+                    entry.history.push("delete-class", info.id)
+                    entry.version += 1
+
+    def colours(self) -> dict[int, str]:
+        return {c.id: c.colour for c in self.classes}
+
+    def pixel_counts(self) -> dict[int, int]:
+        counts = dict.fromkeys((c.id for c in self.classes), 0)
+        for entry in self.images:
+            binc = np.bincount(entry.history.mask.ravel(), minlength=256)
+            for k in counts:
+                counts[k] += int(binc[k])
+        return counts
+
+    # -- strokes --------------------------------------------------------------------
+    def add_stroke(self, data: dict) -> None:
+        with self.lock:
+            try:
+                stroke = Stroke.from_dict(data)
+            except (TypeError, ValueError) as exc:
+                raise PaintsegError(f"malformed stroke ({exc})") from None
+            if stroke.label and stroke.label not in {c.id for c in self.classes}:
+                raise PaintsegError(f"no class {stroke.label}")
+            index = int(data.get("image", self.current))
+            entry = self.entry(index)
+            entry.history.push("stroke", stroke)
+            entry.version += 1
+
+    def undo(self) -> bool:
+        with self.lock:
+            entry = self.entry()
+            done = entry.history.undo()
+            entry.version += done
+            return done
+
+    def clear(self) -> None:
+        with self.lock:
+            entry = self.entry()
+            entry.history.push("clear", None)
+            entry.version += 1
+
+    def import_strokes(self, data: bytes, filename: str) -> None:
+        """Replace the current image's strokes with a label mask file (0 = none)."""
+        import tempfile
+        from pathlib import Path
+
+        with self.lock:
+            entry = self.entry()
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / Path(filename).name
+                path.write_bytes(data)
+                mask = read_mask(path)
+            if mask.shape != entry.shape:
+                raise PaintsegError(
+                    f"the strokes are {mask.shape[1]}x{mask.shape[0]} but the image is "
+                    f"{entry.shape[1]}x{entry.shape[0]}")
+            if mask.max(initial=0) > MAX_CLASSES:
+                raise PaintsegError(f"stroke masks hold class ids up to {MAX_CLASSES}")
+            for k in np.unique(mask):
+                if k and int(k) not in {c.id for c in self.classes}:
+                    info = ClassInfo(int(k), f"phase {int(k)}",
+                                     DEFAULT_COLOURS[(int(k) - 1) % len(DEFAULT_COLOURS)])
+                    self.classes.append(info)
+            self.classes.sort(key=lambda c: c.id)
+            entry.history.push("mask", mask.astype(np.uint8))
+            entry.version += 1
+
+    # -- training and results ---------------------------------------------------------
+    def set_features(self, spec: FeatureSpec) -> None:
+        with self.lock:
+            if spec != self.features:
+                self.features = spec
+                if self.images:
+                    self.warm_features(self.current)
+
+    def train(self) -> dict:
+        """Train on the strokes of every image; predict the current one."""
+        with self.lock:
+            painted = [e for e in self.images if e.history.mask.any()]
+            if not painted:
+                raise PaintsegError("paint some strokes first: at least two classes")
+            names = {c.id: c.name for c in self.classes}
+            colours = self.colours()
+            present = sorted({int(k) for e in painted for k in np.unique(e.history.mask) if k})
+            if len(present) < 2:
+                raise PaintsegError(
+                    f"only '{names.get(present[0], present[0])}' is painted: "
+                    "paint at least two classes")
+            seg = Segmenter(
+                features=self.features, classifier=self.classifier,
+                class_names=[names[k] for k in present], class_colours=[colours[k] for k in present],
+            )
+            images = [e.image for e in painted]
+            masks = [e.history.mask.copy() for e in painted]
+        t0 = time.perf_counter()
+        seg.fit(images, masks)
+        with self.lock:
+            self.model = seg
+            self.model_version += 1
+            self.model_origin = "trained"
+            self.results.clear()
+        self.result()
+        return {"seconds": time.perf_counter() - t0, **seg.training_summary_}
+
+    def result(self, index: int | None = None) -> Result | None:
+        """The model's prediction for an image, computed once per model version."""
+        with self.lock:
+            if self.model is None or not self.images:
+                return None
+            index = self.current if index is None else index
+            cached = self.results.get(index)
+            if cached is not None and cached.model_version == self.model_version:
+                return cached
+            model, version, image = self.model, self.model_version, self.entry(index).image
+        proba = model.predict_proba(image)
+        result = Result(version, proba, labels_from_proba(proba, model.classes_), model.classes_)
+        with self.lock:
+            if version == self.model_version:
+                self.results[index] = result
+        return result
+
+    def use_model(self, seg: Segmenter, origin: str) -> None:
+        with self.lock:
+            for k, name, colour in zip(seg.classes_, seg.class_names_, seg.class_colours_,
+                                       strict=True):
+                try:
+                    info = self.class_by_id(int(k))
+                    info.name, info.colour = name, colour
+                except PaintsegError:
+                    self.classes.append(ClassInfo(int(k), name, colour))
+            self.classes.sort(key=lambda c: c.id)
+            self.features = seg.spec_
+            self.model = seg
+            self.model_version += 1
+            self.model_origin = origin
+            self.results.clear()
+
+    def import_model(self, data: bytes, filename: str) -> None:
+        self.use_model(segmenter_from_bytes(data, source=filename), f"imported from {filename}")
+
+    # -- exports ----------------------------------------------------------------------
+    def _require_result(self) -> Result:
+        result = self.result()
+        if result is None:
+            raise PaintsegError("train a model first (or import one)")
+        return result
+
+    def export_mask(self, suffix: str) -> bytes:
+        return encode_mask(self._require_result().labels, suffix)
+
+    def export_probabilities(self) -> bytes:
+        result = self._require_result()
+        names = [self.class_by_id(int(k)).name if self._has_class(k) else str(k)
+                 for k in result.classes]
+        return encode_probabilities(result.proba, names)
+
+    def _has_class(self, k) -> bool:
+        return any(c.id == int(k) for c in self.classes)
+
+    def export_model(self) -> bytes:
+        if self.model is None:
+            raise PaintsegError("train a model first (or import one)")
+        return segmenter_to_bytes(self.model)
+
+    def export_strokes(self) -> bytes:
+        entry = self.entry()
+        if not entry.history.mask.any():
+            raise PaintsegError("this image has no strokes to export")
+        return encode_mask(entry.history.mask, ".png")
+
+    def export_overlay(self) -> bytes:
+        entry = self.entry()
+        return render.overlay_png(entry.image, self._require_result().labels, self.colours())
+
+    def export_tiles(self, tile: int) -> bytes:
+        """A zip of image / mask tile pairs (16-bit TIFF image, PNG mask) of every image."""
+        import tifffile
+
+        if not 16 <= tile <= 8192:
+            raise PaintsegError("tile size must be between 16 and 8192 pixels")
+        if self.model is None:
+            raise PaintsegError("train a model first (or import one)")
+        buffer = io.BytesIO()
+        count = 0
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+            for index, entry in enumerate(self.images):
+                labels = self.result(index).labels
+                h, w = entry.shape
+                stem = entry.name.rsplit(".", 1)[0] or f"image{index + 1}"
+                for y in range(0, h - tile + 1, tile):
+                    for x in range(0, w - tile + 1, tile):
+                        name = f"{stem}_y{y:05d}_x{x:05d}"
+                        img = io.BytesIO()
+                        tifffile.imwrite(img, np.asarray(entry.image[y:y + tile, x:x + tile]))
+                        zf.writestr(f"images/{name}.tif", img.getvalue())
+                        zf.writestr(f"masks/{name}.png",
+                                    encode_mask(labels[y:y + tile, x:x + tile], ".png"))
+                        count += 1
+            if count == 0:
+                raise PaintsegError(f"the images are smaller than one {tile}x{tile} tile")
+            classes = "\n".join(f"{c.id}\t{c.name}\t{c.colour}" for c in self.classes)
+            zf.writestr("classes.tsv", "id\tname\tcolour\n" + classes + "\n")
+        return buffer.getvalue()
+
+
+def _quietly(fn, *args) -> None:
+    try:
+        fn(*args)
+    except Exception:  # a warm-up that fails will fail again, visibly, in train()
+        pass
+
+
+class SessionStore:
+    """The sessions of a server, least recently used dropped beyond ``capacity``."""
+
+    def __init__(self, initial_images: list[Image] | None = None, capacity: int = 64) -> None:
+        self._sessions: OrderedDict[str, Session] = OrderedDict()
+        self._lock = threading.Lock()
+        self.capacity = capacity
+        self.initial_images = initial_images or []
+
+    def new(self) -> Session:
+        session = Session()
+        for image in self.initial_images:
+            session.add_image(image)
+        session.current = 0
+        with self._lock:
+            self._sessions[session.id] = session
+            while len(self._sessions) > self.capacity:
+                self._sessions.popitem(last=False)
+        return session
+
+    def get(self, session_id: str | None) -> Session | None:
+        with self._lock:
+            session = self._sessions.get(session_id or "")
+            if session is not None:
+                self._sessions.move_to_end(session.id)
+                session.last_used = time.time()
+            return session
+
+    def __len__(self) -> int:
+        return len(self._sessions)

@@ -40,6 +40,7 @@ class ImageEntry:
     image: Image
     history: StrokeHistory
     version: int = 0  # bumps when the strokes change
+    uid: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
 
     @property
     def name(self) -> str:
@@ -74,6 +75,7 @@ class Session:
     results: dict[int, Result] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
     last_used: float = field(default_factory=time.time)
+    acknowledged: dict[str, int] = field(default_factory=dict)  # page -> last stroke seq
 
     def __post_init__(self) -> None:
         if not self.classes:
@@ -98,6 +100,12 @@ class Session:
         if not 0 <= index < len(self.images):
             raise PaintsegError(f"no image number {index + 1}")
         return self.images[index]
+
+    def index_of(self, uid: str) -> int:
+        for i, entry in enumerate(self.images):
+            if entry.uid == uid:
+                return i
+        raise PaintsegError("that image is no longer open")
 
     def select(self, index: int) -> None:
         with self.lock:
@@ -168,10 +176,27 @@ class Session:
                 raise PaintsegError(f"malformed stroke ({exc})") from None
             if stroke.label and stroke.label not in {c.id for c in self.classes}:
                 raise PaintsegError(f"no class {stroke.label}")
-            index = int(data.get("image", self.current))
-            entry = self.entry(index)
+            uid = data.get("image")
+            entry = self.entry(self.index_of(uid) if uid else None)
             entry.history.push("stroke", stroke)
             entry.version += 1
+
+    def apply_queue(self, client: str, strokes: list[dict]) -> tuple[int, int]:
+        """Apply the strokes of a page's queue not applied yet; (last seq, applied)."""
+        with self.lock:
+            last = self.acknowledged.get(client, 0)
+            applied = 0
+            for data in sorted(strokes, key=lambda s: int(s.get("seq", 0))):
+                seq = int(data.get("seq", 0))
+                if seq <= last:
+                    continue
+                try:
+                    self.add_stroke(data)
+                    applied += 1
+                finally:
+                    last = seq  # a malformed stroke is reported once, not retried
+                    self.acknowledged[client] = last
+            return last, applied
 
     def undo(self) -> bool:
         with self.lock:

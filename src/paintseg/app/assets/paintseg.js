@@ -1,0 +1,351 @@
+/* paintseg painting viewer: image, strokes and overlay layers on one canvas.
+ *
+ * Painting happens locally (instant feedback); each finished stroke is queued and
+ * sent to the server through a Dash store, with a sequence number the server
+ * acknowledges, so no stroke is lost or applied twice. Zoom and pan change only
+ * the view: strokes are always recorded in image-pixel coordinates.
+ */
+(function () {
+  "use strict";
+
+  const S = {
+    canvas: null, ctx: null, container: null,
+    image: null, imageInfo: null, labels: null, labelsCtx: null,
+    layers: { segmentation: null, uncertainty: null, probability: null },
+    show: "segmentation", overlayOpacity: 0.45, strokeOpacity: 0.9, showStrokes: true,
+    tool: "brush", width: 8, label: 1, colour: "#e4572e",
+    scale: 1, ox: 0, oy: 0, fitted: false,
+    painting: null, panning: null, spaceDown: false, mouse: null,
+    seq: 0, pending: [], imageKey: null, frame: 0,
+    client: Math.random().toString(36).slice(2) + Date.now().toString(36),
+  };
+
+  function sendPending() {
+    if (!window.dash_clientside || !window.dash_clientside.set_props || !S.pending.length) return;
+    window.dash_clientside.set_props("stroke-queue", {
+      data: { client: S.client, strokes: S.pending.slice() },
+    });
+  }
+
+  function toImage(ev) {
+    const r = S.canvas.getBoundingClientRect();
+    const sx = ev.clientX - r.left, sy = ev.clientY - r.top;
+    return { x: (sx - S.ox) / S.scale, y: (sy - S.oy) / S.scale, sx: sx, sy: sy };
+  }
+
+  function fit() {
+    if (!S.imageInfo || !S.canvas) return;
+    const W = S.canvas.width / devicePixelRatio, H = S.canvas.height / devicePixelRatio;
+    const w = S.imageInfo.width, h = S.imageInfo.height;
+    S.scale = Math.min(W / w, H / h) * 0.96;
+    S.ox = (W - w * S.scale) / 2;
+    S.oy = (H - h * S.scale) / 2;
+    S.fitted = true;
+    redraw();
+  }
+
+  function resize() {
+    if (!S.container || !S.canvas) return;
+    const r = S.container.getBoundingClientRect();
+    S.canvas.width = Math.max(1, Math.round(r.width * devicePixelRatio));
+    S.canvas.height = Math.max(1, Math.round(r.height * devicePixelRatio));
+    S.canvas.style.width = r.width + "px";
+    S.canvas.style.height = r.height + "px";
+    if (!S.fitted) fit(); else redraw();
+  }
+
+  function redraw() {
+    if (S.frame) return;
+    S.frame = requestAnimationFrame(draw);
+  }
+
+  function niceLength(target) {
+    const p = Math.pow(10, Math.floor(Math.log10(target)));
+    for (const m of [1, 2, 5, 10]) if (m * p >= target) return m * p;
+    return 10 * p;
+  }
+
+  function formatLength(nm) {
+    if (nm >= 1000) return (nm / 1000) + " \u00b5m";
+    if (nm < 1) return Math.round(nm * 1000) + " pm";
+    return nm + " nm";
+  }
+
+  function draw() {
+    S.frame = 0;
+    const ctx = S.ctx;
+    if (!ctx) return;
+    const dpr = devicePixelRatio;
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.fillStyle = "#15171c";
+    ctx.fillRect(0, 0, S.canvas.width, S.canvas.height);
+    if (!S.image || !S.imageInfo) return;
+    ctx.setTransform(S.scale * dpr, 0, 0, S.scale * dpr, S.ox * dpr, S.oy * dpr);
+    ctx.imageSmoothingEnabled = S.scale < 2;
+    ctx.drawImage(S.image, 0, 0);
+    const layer = S.layers[S.show];
+    if (layer && layer.complete && S.overlayOpacity > 0) {
+      ctx.globalAlpha = S.overlayOpacity;
+      ctx.drawImage(layer, 0, 0);
+      ctx.globalAlpha = 1;
+    }
+    if (S.showStrokes && S.labels) {
+      ctx.globalAlpha = S.strokeOpacity;
+      ctx.drawImage(S.labels, 0, 0);
+      ctx.globalAlpha = 1;
+    }
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    drawScaleBar(ctx);
+    if (S.mouse && (S.tool === "brush" || S.tool === "eraser") && !S.panning && !S.spaceDown) {
+      ctx.beginPath();
+      ctx.arc(S.mouse.sx, S.mouse.sy, Math.max(1, S.width * S.scale / 2), 0, 2 * Math.PI);
+      ctx.lineWidth = 1.5;
+      ctx.strokeStyle = S.tool === "eraser" ? "#ffffff" : S.colour;
+      ctx.stroke();
+    }
+    const info = document.getElementById("viewer-readout");
+    if (info) {
+      const pos = S.mouse ? Math.floor(S.mouse.x) + ", " + Math.floor(S.mouse.y) + " px \u00b7 " : "";
+      info.textContent = pos + Math.round(S.scale * 100) + "%";
+    }
+  }
+
+  function drawScaleBar(ctx) {
+    const px = S.imageInfo.pixel_size_nm;
+    if (!px) return;
+    const H = S.canvas.height / devicePixelRatio;
+    const nm = niceLength(140 / S.scale * px);
+    const len = nm / px * S.scale;
+    const x = 18, y = H - 22;
+    ctx.fillStyle = "rgba(0,0,0,0.55)";
+    ctx.fillRect(x - 8, y - 22, len + 16, 34);
+    ctx.fillStyle = "#ffffff";
+    ctx.fillRect(x, y, len, 5);
+    ctx.font = "12px Inter, system-ui, sans-serif";
+    ctx.textAlign = "center";
+    ctx.fillText(formatLength(nm), x + len / 2, y - 7);
+  }
+
+  function paintSegment(a, b) {
+    const c = S.labelsCtx;
+    c.save();
+    c.lineCap = "round";
+    c.lineJoin = "round";
+    c.lineWidth = S.width;
+    if (S.tool === "eraser") {
+      c.globalCompositeOperation = "destination-out";
+      c.strokeStyle = "rgba(0,0,0,1)";
+      c.fillStyle = "rgba(0,0,0,1)";
+    } else {
+      c.strokeStyle = S.colour;
+      c.fillStyle = S.colour;
+    }
+    c.beginPath();
+    if (a.x === b.x && a.y === b.y) {
+      c.arc(a.x, a.y, S.width / 2, 0, 2 * Math.PI);
+      c.fill();
+    } else {
+      c.moveTo(a.x, a.y);
+      c.lineTo(b.x, b.y);
+      c.stroke();
+    }
+    c.restore();
+  }
+
+  function replay(stroke) {
+    const saved = { tool: S.tool, width: S.width, colour: S.colour };
+    S.tool = stroke.label === 0 ? "eraser" : "brush";
+    S.width = stroke.width;
+    S.colour = stroke.colour || S.colour;
+    const pts = stroke.points;
+    for (let i = 0; i < pts.length; i++) {
+      const a = pts[Math.max(0, i - 1)], b = pts[i];
+      paintSegment({ x: a[0], y: a[1] }, { x: b[0], y: b[1] });
+    }
+    Object.assign(S, saved);
+  }
+
+  function onDown(ev) {
+    if (!S.imageInfo) return;
+    S.canvas.setPointerCapture(ev.pointerId);
+    const p = toImage(ev);
+    if (ev.button === 1 || ev.button === 2 || S.spaceDown || S.tool === "pan") {
+      S.panning = { sx: p.sx, sy: p.sy, ox: S.ox, oy: S.oy };
+      S.canvas.style.cursor = "grabbing";
+      return;
+    }
+    if (ev.button !== 0) return;
+    S.painting = { points: [[p.x, p.y]], last: p };
+    paintSegment(p, p);
+    redraw();
+  }
+
+  function onMove(ev) {
+    const p = toImage(ev);
+    S.mouse = p;
+    if (S.panning) {
+      S.ox = S.panning.ox + (p.sx - S.panning.sx);
+      S.oy = S.panning.oy + (p.sy - S.panning.sy);
+    } else if (S.painting) {
+      const last = S.painting.last;
+      if (Math.hypot(p.x - last.x, p.y - last.y) * S.scale >= 1.5) {
+        paintSegment(last, p);
+        S.painting.points.push([p.x, p.y]);
+        S.painting.last = p;
+      }
+    }
+    redraw();
+  }
+
+  function onUp(ev) {
+    if (S.panning) {
+      S.panning = null;
+      S.canvas.style.cursor = "";
+      return;
+    }
+    if (!S.painting) return;
+    const stroke = {
+      seq: ++S.seq,
+      image: S.imageKey,
+      points: S.painting.points.map(function (q) {
+        return [Math.round(q[0] * 100) / 100, Math.round(q[1] * 100) / 100];
+      }),
+      width: S.width,
+      label: S.tool === "eraser" ? 0 : S.label,
+      colour: S.colour,
+    };
+    S.painting = null;
+    S.pending.push(stroke);
+    S.lastStrokeTime = performance.now();
+    sendPending();
+  }
+
+  function onWheel(ev) {
+    if (!S.imageInfo) return;
+    ev.preventDefault();
+    const p = toImage(ev);
+    const factor = Math.exp(-ev.deltaY * 0.0015);
+    const scale = Math.min(64, Math.max(0.02, S.scale * factor));
+    S.ox = p.sx - p.x * scale;
+    S.oy = p.sy - p.y * scale;
+    S.scale = scale;
+    redraw();
+  }
+
+  function onKey(ev, down) {
+    const tag = (ev.target && ev.target.tagName) || "";
+    if (tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT") return;
+    if (ev.code === "Space") { S.spaceDown = down; ev.preventDefault(); redraw(); return; }
+    if (!down) return;
+    const click = function (id) { const el = document.getElementById(id); if (el) el.click(); };
+    if ((ev.ctrlKey || ev.metaKey) && ev.key.toLowerCase() === "z") { ev.preventDefault(); click("undo-button"); }
+    else if (ev.key === "b") setToolRadio("brush");
+    else if (ev.key === "e") setToolRadio("eraser");
+    else if (ev.key === "h") setToolRadio("pan");
+    else if (ev.key === "f") fit();
+    else if (ev.key === "t") click("train-button");
+    else if (ev.key === "[" || ev.key === "]") {
+      const w = Math.max(1, Math.min(200, Math.round(S.width * (ev.key === "]" ? 1.25 : 0.8))));
+      if (window.dash_clientside && window.dash_clientside.set_props) {
+        window.dash_clientside.set_props("brush-width", { value: w });
+      }
+    } else if (/^[1-9]$/.test(ev.key)) {
+      const radios = document.querySelectorAll("#class-select input[type=radio]");
+      const r = radios[parseInt(ev.key, 10) - 1];
+      if (r) r.click();
+    }
+  }
+
+  function setToolRadio(tool) {
+    if (window.dash_clientside && window.dash_clientside.set_props) {
+      window.dash_clientside.set_props("tool", { value: tool });
+    }
+  }
+
+  function loadImage(url, done) {
+    const img = new Image();
+    img.onload = function () { done(img); };
+    img.onerror = function () { done(null); };
+    img.src = url;
+  }
+
+  function init() {
+    const container = document.getElementById("viewer");
+    if (!container || S.container === container) return !!container;
+    S.container = container;
+    S.canvas = document.createElement("canvas");
+    S.canvas.id = "viewer-canvas";
+    S.canvas.tabIndex = 0;
+    container.appendChild(S.canvas);
+    S.ctx = S.canvas.getContext("2d");
+    S.canvas.addEventListener("pointerdown", onDown);
+    S.canvas.addEventListener("pointermove", onMove);
+    S.canvas.addEventListener("pointerup", onUp);
+    S.canvas.addEventListener("pointercancel", onUp);
+    S.canvas.addEventListener("pointerleave", function () { S.mouse = null; redraw(); });
+    S.canvas.addEventListener("wheel", onWheel, { passive: false });
+    S.canvas.addEventListener("contextmenu", function (ev) { ev.preventDefault(); });
+    window.addEventListener("keydown", function (ev) { onKey(ev, true); });
+    window.addEventListener("keyup", function (ev) { onKey(ev, false); });
+    new ResizeObserver(resize).observe(container);
+    resize();
+    return true;
+  }
+
+  const api = {
+    state: S,
+    fit: fit,
+    setImage: function (info) {
+      if (!info || !init()) return;
+      const key = info.key;
+      const sameImage = S.imageKey === key;
+      S.imageKey = key;
+      S.imageInfo = info;
+      loadImage(info.image_url, function (img) {
+        S.image = img;
+        if (!sameImage) { S.fitted = false; fit(); } else redraw();
+      });
+      api.setLabels(info.labels_url);
+    },
+    setLabels: function (url) {
+      if (!S.imageInfo || !url) return;
+      const w = S.imageInfo.width, h = S.imageInfo.height;
+      if (!S.labels || S.labels.width !== w || S.labels.height !== h) {
+        S.labels = document.createElement("canvas");
+        S.labels.width = w;
+        S.labels.height = h;
+        S.labelsCtx = S.labels.getContext("2d");
+      }
+      loadImage(url, function (img) {
+        S.labelsCtx.clearRect(0, 0, w, h);
+        if (img) S.labelsCtx.drawImage(img, 0, 0);
+        // strokes the server has not acknowledged yet are not in its picture
+        S.pending.forEach(function (s) { if (s.image === S.imageKey) replay(s); });
+        redraw();
+      });
+    },
+    setOverlay: function (overlay) {
+      const names = ["segmentation", "uncertainty", "probability"];
+      names.forEach(function (name) {
+        const url = overlay && overlay[name + "_url"];
+        if (!url) { S.layers[name] = null; redraw(); return; }
+        loadImage(url, function (img) {
+          S.layers[name] = img;
+          redraw();
+          if (name === "segmentation" && S.lastStrokeTime) {
+            S.lastOverlayLatency = performance.now() - S.lastStrokeTime;
+          }
+        });
+      });
+    },
+    configure: function (cfg) {
+      Object.assign(S, cfg);
+      redraw();
+    },
+    ack: function (seq) {
+      S.pending = S.pending.filter(function (s) { return s.seq > seq; });
+      if (S.pending.length) sendPending();
+    },
+  };
+  window.paintseg = api;
+})();

@@ -1,0 +1,193 @@
+"""The page: a header, a sidebar of panels, and the painting viewer."""
+
+from __future__ import annotations
+
+from dash import dcc, html
+
+from ..classifiers import CLASSIFIERS
+from ..features.spec import PRESETS
+
+PALETTE = [
+    ("#e4572e", "vermilion"), ("#29a5d6", "sky"), ("#f3c623", "saffron"), ("#76b041", "leaf"),
+    ("#8e6cef", "violet"), ("#ff8fab", "pink"), ("#17bebb", "teal"), ("#b56b45", "umber"),
+    ("#7d8491", "slate"), ("#2e294e", "ink"), ("#ffffff", "white"), ("#111111", "black"),
+]
+FAMILY_LABELS = {
+    "intensity": "Intensity", "gaussian": "Gaussian", "gradient": "Gradient magnitude",
+    "sobel": "Sobel", "laplacian": "Laplacian of Gaussian", "dog": "Difference of Gaussians",
+    "hessian": "Hessian eigenvalues", "structure": "Structure tensor", "mean": "Mean",
+    "variance": "Variance", "min": "Minimum", "max": "Maximum", "median": "Median",
+    "entropy": "Entropy", "gabor": "Gabor (oriented)", "lattice": "Lattice energy",
+    "symmetry": "Lattice symmetry",
+}
+SIGMAS = [0.7, 1, 2, 4, 8, 16]
+PERIODS = [4, 6, 9, 14, 21, 32]
+CLASSIFIER_LABELS = {
+    "random_forest": "Random forest", "extra_trees": "Extra trees", "xgboost": "XGBoost",
+    "lightgbm": "LightGBM", "demo_tpot": "Demo pipeline (scaler, stacking, XGBoost)",
+}
+
+
+def colour_options() -> list[dict]:
+    return [{"label": html.Span([html.Span(className="swatch", style={"background": c}), name],
+                                className="colour-option"), "value": c} for c, name in PALETTE]
+
+
+def panel(title: str, *children, id: str | None = None, open: bool = True) -> html.Details:
+    kwargs = {"id": id} if id else {}
+    return html.Details([html.Summary(title), html.Div(children, className="panel-body")],
+                        open=open, className="panel", **kwargs)
+
+
+def classes_panel() -> html.Details:
+    return panel(
+        "Classes",
+        dcc.RadioItems(id="class-select", options=[], value=1, className="class-list",
+                       labelClassName="class-row", inputClassName="class-radio"),
+        html.Div([
+            dcc.Input(id="class-name", type="text", debounce=True, placeholder="class name",
+                      className="text-input", maxLength=60),
+            dcc.Dropdown(id="class-colour", options=colour_options(), clearable=False,
+                         searchable=False, className="colour-dropdown"),
+        ], className="row"),
+        html.Div([
+            html.Button("+ Add class", id="class-add", className="btn btn-ghost"),
+            html.Button("Delete class", id="class-delete", className="btn btn-ghost btn-danger"),
+        ], className="row"),
+    )
+
+
+def brush_panel() -> html.Details:
+    return panel(
+        "Brush",
+        dcc.RadioItems(id="tool", value="brush", className="segmented", inline=True,
+                       options=[{"label": "Brush (B)", "value": "brush"},
+                                {"label": "Eraser (E)", "value": "eraser"},
+                                {"label": "Pan (H)", "value": "pan"}]),
+        html.Label("Brush width (image pixels)", className="field-label"),
+        dcc.Slider(id="brush-width", min=1, max=64, step=1, value=8,
+                   marks={1: "1", 16: "16", 32: "32", 64: "64"},
+                   tooltip={"placement": "bottom", "always_visible": False}),
+        html.P("Wheel: zoom · right-drag or Space+drag: pan · [ ]: width · 1-9: class · "
+               "Ctrl+Z: undo · F: fit", className="hint"),
+    )
+
+
+def features_panel() -> html.Details:
+    return panel(
+        "Features & classifier",
+        dcc.RadioItems(id="feature-preset", value="stem", className="segmented", inline=True,
+                       options=[{"label": p, "value": p} for p in PRESETS] + [
+                           {"label": "custom", "value": "custom"}]),
+        html.Details([
+            html.Summary("Filters and scales"),
+            dcc.Checklist(id="feature-families", value=[], className="check-grid",
+                          options=[{"label": v, "value": k} for k, v in FAMILY_LABELS.items()]),
+            html.Label("Scales σ (pixels)", className="field-label"),
+            dcc.Checklist(id="feature-scales", value=[], inline=True, className="check-inline",
+                          options=[{"label": f"{s:g}", "value": s} for s in SIGMAS]),
+            html.Label("Lattice periods (pixels)", className="field-label"),
+            dcc.Checklist(id="feature-periods", value=[], inline=True, className="check-inline",
+                          options=[{"label": f"{s:g}", "value": s} for s in PERIODS]),
+        ], className="sub-details"),
+        html.Div(id="feature-summary", className="hint"),
+        html.Label("Classifier", className="field-label"),
+        dcc.Dropdown(id="classifier", value="random_forest", clearable=False, searchable=False,
+                     options=[{"label": CLASSIFIER_LABELS.get(k, k), "value": k} for k in CLASSIFIERS]),
+        html.Div([
+            html.Button("Train (T)", id="train-button", className="btn btn-primary"),
+            dcc.Checklist(id="live-mode", options=[{"label": "Live: retrain after each stroke",
+                                                    "value": "live"}],
+                          value=[], className="switch"),
+        ], className="row train-row"),
+        html.Div(id="train-status", className="status-text"),
+    )
+
+
+def display_panel() -> html.Details:
+    return panel(
+        "Display",
+        dcc.RadioItems(id="layer", value="segmentation", className="segmented", inline=True,
+                       options=[{"label": "Segmentation", "value": "segmentation"},
+                                {"label": "Uncertainty", "value": "uncertainty"},
+                                {"label": "Probability", "value": "probability"}]),
+        html.Div([
+            html.Label("Class", className="field-label inline"),
+            dcc.Dropdown(id="probability-class", options=[], clearable=False, searchable=False,
+                         className="grow"),
+        ], className="row", id="probability-row"),
+        html.Label("Overlay opacity", className="field-label"),
+        dcc.Slider(id="overlay-opacity", min=0, max=1, step=0.05, value=0.45,
+                   marks={0: "0", 0.5: "0.5", 1: "1"}),
+        dcc.Checklist(id="show-strokes", options=[{"label": "Show strokes", "value": "show"}],
+                      value=["show"], className="switch"),
+    )
+
+
+def export_panel() -> html.Details:
+    return panel(
+        "Export & import",
+        html.Div([
+            html.Button("Mask PNG", id="export-mask-png", className="btn"),
+            html.Button("Mask TIFF", id="export-mask-tif", className="btn"),
+            html.Button("Probabilities", id="export-proba", className="btn"),
+            html.Button("Model", id="export-model", className="btn"),
+            html.Button("Strokes", id="export-strokes", className="btn"),
+            html.Button("Overlay picture", id="export-overlay", className="btn"),
+        ], className="button-grid"),
+        html.Div([
+            html.Label("Training tiles", className="field-label inline"),
+            dcc.Input(id="tile-size", type="number", min=16, max=8192, step=16, value=256,
+                      className="num-input"),
+            html.Span("px", className="hint"),
+            html.Button("Export tiles (zip)", id="export-tiles", className="btn"),
+        ], className="row"),
+        html.Div([
+            dcc.Upload(html.Button("Import model", className="btn btn-ghost"), id="import-model"),
+            dcc.Upload(html.Button("Import strokes", className="btn btn-ghost"),
+                       id="import-strokes"),
+        ], className="row"),
+        dcc.Download(id="download"),
+    )
+
+
+def build_layout(optimise_panel=None) -> html.Div:
+    sidebar = [classes_panel(), brush_panel(), features_panel(), display_panel()]
+    if optimise_panel is not None:
+        sidebar.append(optimise_panel)
+    sidebar.append(export_panel())
+    return html.Div([
+        dcc.Location(id="url"),
+        dcc.Store(id="session-id", storage_type="session"),
+        dcc.Store(id="rev", data=0),
+        dcc.Store(id="image-info"),
+        dcc.Store(id="overlay"),
+        dcc.Store(id="class-colours", data={}),
+        dcc.Store(id="stroke-queue"),
+        dcc.Store(id="stroke-ack"),
+        dcc.Store(id="js-sink"),
+        html.Header([
+            html.Div([html.Span("paint", className="logo-a"), html.Span("seg", className="logo-b")],
+                     className="logo"),
+            dcc.Dropdown(id="image-select", options=[], clearable=False, searchable=False,
+                         className="image-select", placeholder="no image"),
+            html.Span(id="image-meta", className="image-meta"),
+            dcc.Upload(html.Div(["Drop images here or ", html.A("browse")]), id="upload-image",
+                       multiple=True, className="upload-zone"),
+        ], className="header"),
+        html.Div([
+            html.Aside(sidebar, className="sidebar"),
+            html.Main([
+                html.Div([
+                    html.Button("Undo", id="undo-button", className="btn btn-tool",
+                                title="Undo the last stroke (Ctrl+Z)"),
+                    html.Button("Clear strokes", id="clear-button", className="btn btn-tool"),
+                    html.Button("Fit", id="fit-button", className="btn btn-tool",
+                                title="Fit the image to the view (F)"),
+                    html.Div(id="message", className="message", role="status"),
+                    html.Span(id="viewer-readout", className="readout"),
+                ], className="toolbar"),
+                html.Div(id="viewer", className="viewer"),
+            ], className="main"),
+        ], className="body"),
+    ], className="app")

@@ -1,0 +1,510 @@
+"""The Dash app: routes for pictures, and callbacks between the page and sessions."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import time
+from pathlib import Path
+
+import dash
+from dash import Input, Output, State, ctx, html, no_update
+from flask import Response, abort
+
+from ..demo import bundled_demo_path
+from ..errors import PaintsegError
+from ..features.spec import PRESETS, WAVELENGTH_FAMILIES, FeatureSpec
+from ..io import read_image
+from . import render
+from .layout import FAMILY_LABELS, build_layout
+from .state import Session, SessionStore
+
+ASSETS = Path(__file__).parent / "assets"
+MAX_UPLOAD_MB = float(os.environ.get("PAINTSEG_MAX_UPLOAD_MB", 1024))
+
+
+def _message(text: str, kind: str = "info"):
+    return html.Span(text, className=f"msg msg-{kind}", title=text)
+
+
+def _error(exc: Exception):
+    return _message(str(exc) if isinstance(exc, PaintsegError) else f"unexpected error: {exc}",
+                    "error")
+
+
+def _decode_upload(contents: str, filename: str) -> bytes:
+    if not contents or "," not in contents:
+        raise PaintsegError(f"{filename}: empty upload")
+    header, payload = contents.split(",", 1)
+    size_mb = len(payload) * 3 / 4 / 2**20
+    if size_mb > MAX_UPLOAD_MB:
+        raise PaintsegError(f"{filename} is {size_mb:.0f} MB, over the upload limit of "
+                            f"{MAX_UPLOAD_MB:.0f} MB")
+    return base64.b64decode(payload)
+
+
+def create_app(images=None) -> dash.Dash:
+    """Build the Dash app; ``images`` (paths) open in every new session."""
+    paths = [Path(p) for p in images or []] or [bundled_demo_path()]
+    initial = [read_image(p) for p in paths]
+    store = SessionStore(initial)
+    app = dash.Dash(__name__, title="paintseg", assets_folder=str(ASSETS),
+                    update_title=None, suppress_callback_exceptions=True)
+    from .optimise import optimise_panel, register_optimise
+
+    app.layout = build_layout(optimise_panel())
+    app.server.config["MAX_CONTENT_LENGTH"] = int(MAX_UPLOAD_MB * 1.4 * 2**20) + 2**20
+    app.paintseg_store = store
+    _register_routes(app, store)
+    _register_callbacks(app, store)
+    register_optimise(app, store)
+    return app
+
+
+# -- pictures -----------------------------------------------------------------------------
+def _register_routes(app: dash.Dash, store: SessionStore) -> None:
+    def png(data: bytes) -> Response:
+        return Response(data, mimetype="image/png",
+                        headers={"Cache-Control": "private, max-age=3600"})
+
+    def lookup(session_id: str, uid: str) -> tuple[Session, int]:
+        session = store.get(session_id)
+        if session is None:
+            abort(404)
+        try:
+            return session, session.index_of(uid)
+        except PaintsegError:
+            abort(404)
+
+    @app.server.route("/pictures/<session_id>/<uid>/image.png")
+    def image_png(session_id, uid):
+        session, index = lookup(session_id, uid)
+        return png(render.display_png(session.images[index].image))
+
+    @app.server.route("/pictures/<session_id>/<uid>/labels.png")
+    def labels_png(session_id, uid):
+        session, index = lookup(session_id, uid)
+        with session.lock:
+            mask = session.images[index].history.mask.copy()
+            colours = session.colours()
+        return png(render.label_png(mask, colours))
+
+    @app.server.route("/pictures/<session_id>/<uid>/<layer>.png")
+    def layer_png(session_id, uid, layer):
+        session, index = lookup(session_id, uid)
+        try:
+            result = session.result(index)
+        except PaintsegError:
+            abort(404)
+        if result is None:
+            abort(404)
+        if layer == "segmentation":
+            return png(render.label_png(result.labels, session.colours(), transparent_zero=False))
+        if layer == "uncertainty":
+            return png(render.heat_png(1.0 - result.proba.max(axis=2) * 1.0))
+        if layer.startswith("probability-"):
+            k = int(layer.split("-", 1)[1])
+            classes = list(map(int, result.classes))
+            if k not in classes:
+                abort(404)
+            return png(render.heat_png(result.proba[:, :, classes.index(k)]))
+        abort(404)
+
+
+def _picture_urls(session: Session, probability_class=None) -> tuple[dict | None, dict | None]:
+    """The image-info and overlay stores for the session's current image."""
+    if not session.images:
+        return None, None
+    entry = session.entry()
+    colour_key = hashlib.md5(repr(sorted(session.colours().items())).encode()).hexdigest()[:8]
+    base = f"/pictures/{session.id}/{entry.uid}"
+    image = entry.image
+    info = {
+        "key": entry.uid, "width": int(entry.shape[1]), "height": int(entry.shape[0]),
+        "image_url": f"{base}/image.png",
+        "labels_url": f"{base}/labels.png?v={entry.version}-{colour_key}",
+        "pixel_size_nm": image.pixel_size_nm,
+    }
+    overlay = None
+    if session.model is not None:
+        v = f"?v={session.model_version}-{colour_key}"
+        overlay = {"segmentation_url": f"{base}/segmentation.png{v}",
+                   "uncertainty_url": f"{base}/uncertainty.png{v}"}
+        classes = list(map(int, session.model.classes_))
+        k = int(probability_class) if probability_class in classes else classes[0]
+        overlay["probability_url"] = f"{base}/probability-{k}.png{v}"
+    return info, overlay
+
+
+def _class_options(session: Session) -> list[dict]:
+    counts = session.pixel_counts()
+    return [{
+        "label": html.Span([
+            html.Span(className="swatch", style={"background": c.colour}),
+            html.Span(c.name, className="class-name"),
+            html.Span(f"{counts.get(c.id, 0):,} px", className="class-count"),
+        ], className="class-label"),
+        "value": c.id,
+    } for c in session.classes]
+
+
+def _image_meta(session: Session) -> str:
+    if not session.images:
+        return ""
+    image = session.entry().image
+    h, w = image.shape
+    size = f"{w} × {h} px"
+    if image.pixel_size is not None:
+        size += f" · {image.pixel_size:.4g} {image.unit}/px"
+    return size
+
+
+def _spec_from_controls(families, scales, periods) -> FeatureSpec:
+    filters = {}
+    for family in families or []:
+        if family == "intensity":
+            filters[family] = ()
+        elif family in WAVELENGTH_FAMILIES:
+            filters[family] = tuple(periods or [])
+        else:
+            filters[family] = tuple(scales or [])
+    return FeatureSpec(filters=filters, name="custom")
+
+
+def _controls_from_spec(spec: FeatureSpec) -> tuple[list, list, list]:
+    families = [f for f in FAMILY_LABELS if f in spec.filters]
+    scales = sorted({s for f, v in spec.filters.items() if f not in WAVELENGTH_FAMILIES for s in v})
+    periods = sorted({s for f, v in spec.filters.items() if f in WAVELENGTH_FAMILIES for s in v})
+    return families, [int(s) if s == int(s) else s for s in scales], [
+        int(s) if s == int(s) else s for s in periods]
+
+
+# -- callbacks ----------------------------------------------------------------------------
+def _register_callbacks(app: dash.Dash, store: SessionStore) -> None:  # noqa: C901
+    def session_or_raise(session_id) -> Session:
+        session = store.get(session_id)
+        if session is None:
+            raise PaintsegError("this session has expired: reload the page")
+        return session
+
+    @app.callback(
+        Output("session-id", "data"), Output("rev", "data", allow_duplicate=True),
+        Input("url", "pathname"), State("session-id", "data"), State("rev", "data"),
+        prevent_initial_call="initial_duplicate",
+    )
+    def open_session(_, session_id, rev):
+        session = store.get(session_id)
+        if session is None:
+            session = store.new()
+        return session.id, (rev or 0) + 1
+
+    @app.callback(
+        Output("image-select", "options"), Output("image-select", "value"),
+        Output("image-meta", "children"), Output("class-select", "options"),
+        Output("class-select", "value"), Output("class-colours", "data"),
+        Output("image-info", "data"), Output("overlay", "data"),
+        Output("probability-class", "options"), Output("probability-class", "value"),
+        Output("feature-preset", "value", allow_duplicate=True),
+        Output("classifier", "value"),
+        Input("rev", "data"), State("session-id", "data"), State("class-select", "value"),
+        State("probability-class", "value"),
+        prevent_initial_call=True,
+    )
+    def render_session(_, session_id, selected, probability_class):
+        session = store.get(session_id)
+        if session is None:
+            return (no_update,) * 12
+        with session.lock:
+            ids = [c.id for c in session.classes]
+            selected = selected if selected in ids else ids[0]
+            info, overlay = _picture_urls(session, probability_class)
+            options = [{"label": f"{i + 1}. {e.name}", "value": i}
+                       for i, e in enumerate(session.images)]
+            model_classes = [] if session.model is None else [
+                {"label": session.class_by_id(int(k)).name if any(
+                    c.id == int(k) for c in session.classes) else str(k), "value": int(k)}
+                for k in session.model.classes_]
+            prob_value = probability_class if probability_class in [
+                o["value"] for o in model_classes] else (model_classes[0]["value"]
+                                                         if model_classes else None)
+            preset = session.features.name if session.features.name in PRESETS else "custom"
+            return (options, session.current if session.images else None, _image_meta(session),
+                    _class_options(session), selected, session.colours(), info, overlay,
+                    model_classes, prob_value, preset, session.classifier)
+
+    app.clientside_callback(
+        "function(info){ if (window.paintseg) window.paintseg.setImage(info); return null; }",
+        Output("js-sink", "data", allow_duplicate=True), Input("image-info", "data"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        "function(o){ if (window.paintseg) window.paintseg.setOverlay(o); return null; }",
+        Output("js-sink", "data", allow_duplicate=True), Input("overlay", "data"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        "function(seq){ if (window.paintseg && seq) window.paintseg.ack(seq); return null; }",
+        Output("js-sink", "data", allow_duplicate=True), Input("stroke-ack", "data"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        "function(n){ if (window.paintseg) window.paintseg.fit(); return null; }",
+        Output("js-sink", "data", allow_duplicate=True), Input("fit-button", "n_clicks"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        """function(tool, width, label, colours, opacity, layer, strokes) {
+            if (!window.paintseg) return null;
+            window.paintseg.configure({
+                tool: tool, width: width, label: label,
+                colour: (colours || {})[label] || "#ffffff",
+                overlayOpacity: opacity, show: layer,
+                showStrokes: (strokes || []).indexOf("show") >= 0,
+            });
+            return null;
+        }""",
+        Output("js-sink", "data", allow_duplicate=True),
+        Input("tool", "value"), Input("brush-width", "value"), Input("class-select", "value"),
+        Input("class-colours", "data"), Input("overlay-opacity", "value"), Input("layer", "value"),
+        Input("show-strokes", "value"),
+        prevent_initial_call="initial_duplicate",
+    )
+
+    @app.callback(
+        Output("stroke-ack", "data"), Output("class-select", "options", allow_duplicate=True),
+        Output("overlay", "data", allow_duplicate=True),
+        Output("message", "children", allow_duplicate=True),
+        Output("train-status", "children", allow_duplicate=True),
+        Input("stroke-queue", "data"), State("session-id", "data"), State("live-mode", "value"),
+        State("probability-class", "value"),
+        prevent_initial_call=True,
+    )
+    def receive_strokes(queue, session_id, live, probability_class):
+        if not queue or not queue.get("strokes"):
+            return (no_update,) * 5
+        try:
+            session = session_or_raise(session_id)
+            last, _ = session.apply_queue(str(queue.get("client", "")), queue["strokes"])
+        except PaintsegError as exc:
+            return no_update, no_update, no_update, _error(exc), no_update
+        overlay, message, status = no_update, no_update, no_update
+        if live and "live" in live:
+            try:
+                summary = session.train()
+                overlay = _picture_urls(session, probability_class)[1]
+                status = _train_status(summary)
+                message = ""
+            except PaintsegError as exc:
+                message = _message(str(exc), "hint")
+        return last, _class_options(session), overlay, message, status
+
+    @app.callback(
+        Output("rev", "data", allow_duplicate=True),
+        Output("message", "children", allow_duplicate=True),
+        Output("train-status", "children", allow_duplicate=True),
+        Input("train-button", "n_clicks"), State("session-id", "data"), State("rev", "data"),
+        prevent_initial_call=True,
+        running=[(Output("train-button", "disabled"), True, False),
+                 (Output("train-status", "children"), "Training…", "")],
+    )
+    def train(_, session_id, rev):
+        try:
+            summary = session_or_raise(session_id).train()
+        except PaintsegError as exc:
+            return no_update, _error(exc), ""
+        return rev + 1, "", _train_status(summary)
+
+    @app.callback(
+        Output("rev", "data", allow_duplicate=True),
+        Output("message", "children", allow_duplicate=True),
+        Input("undo-button", "n_clicks"), Input("clear-button", "n_clicks"),
+        Input("class-add", "n_clicks"), Input("class-delete", "n_clicks"),
+        Input("image-select", "value"),
+        State("class-select", "value"), State("session-id", "data"), State("rev", "data"),
+        prevent_initial_call=True,
+    )
+    def edit(undo, clear, add, delete, image_index, selected, session_id, rev):
+        try:
+            session = session_or_raise(session_id)
+            trigger = ctx.triggered_id
+            if trigger == "undo-button":
+                if not session.undo():
+                    return no_update, _message("nothing to undo", "hint")
+            elif trigger == "clear-button":
+                session.clear()
+            elif trigger == "class-add":
+                session.add_class()
+            elif trigger == "class-delete":
+                session.delete_class(selected)
+            elif trigger == "image-select":
+                if image_index is None or image_index == session.current:
+                    return no_update, no_update
+                session.select(int(image_index))
+        except PaintsegError as exc:
+            return no_update, _error(exc)
+        return rev + 1, ""
+
+    @app.callback(
+        Output("class-name", "value"), Output("class-colour", "value"),
+        Input("class-select", "value"), Input("rev", "data"), State("session-id", "data"),
+    )
+    def show_class(selected, _, session_id):
+        session = store.get(session_id)
+        if session is None or selected is None:
+            return no_update, no_update
+        try:
+            info = session.class_by_id(selected)
+        except PaintsegError:
+            return no_update, no_update
+        return info.name, info.colour
+
+    @app.callback(
+        Output("rev", "data", allow_duplicate=True),
+        Output("message", "children", allow_duplicate=True),
+        Input("class-name", "value"), Input("class-colour", "value"),
+        State("class-select", "value"), State("session-id", "data"), State("rev", "data"),
+        prevent_initial_call=True,
+    )
+    def edit_class(name, colour, selected, session_id, rev):
+        session = store.get(session_id)
+        if session is None or selected is None:
+            return no_update, no_update
+        try:
+            info = session.class_by_id(selected)
+            if ctx.triggered_id == "class-name" and name and name.strip() != info.name:
+                session.rename_class(selected, name)
+            elif ctx.triggered_id == "class-colour" and colour and colour != info.colour:
+                session.recolour_class(selected, colour)
+            else:
+                return no_update, no_update
+        except PaintsegError as exc:
+            return no_update, _error(exc)
+        return rev + 1, ""
+
+    @app.callback(
+        Output("feature-preset", "value"), Output("feature-families", "value"),
+        Output("feature-scales", "value"), Output("feature-periods", "value"),
+        Output("feature-summary", "children"),
+        Output("message", "children", allow_duplicate=True),
+        Input("feature-preset", "value"), Input("feature-families", "value"),
+        Input("feature-scales", "value"), Input("feature-periods", "value"),
+        Input("classifier", "value"), State("session-id", "data"),
+        prevent_initial_call=True,
+    )
+    def choose_features(preset, families, scales, periods, classifier, session_id):
+        session = store.get(session_id)
+        if session is None:
+            return (no_update,) * 6
+        trigger = ctx.triggered_id
+        try:
+            if trigger == "classifier":
+                session.classifier = classifier
+                return (no_update,) * 4 + (no_update, "")
+            if trigger == "feature-preset" and preset in PRESETS:
+                spec = PRESETS[preset]
+            elif trigger == "feature-preset":
+                spec = session.features
+            else:
+                spec = _spec_from_controls(families, scales, periods)
+                preset = "custom"
+            session.set_features(spec)
+        except PaintsegError as exc:
+            return "custom", no_update, no_update, no_update, no_update, _error(exc)
+        fam, sc, per = _controls_from_spec(spec)
+        summary = f"{spec.n_features} features per pixel"
+        return preset, fam, sc, per, summary, ""
+
+    @app.callback(
+        Output("rev", "data", allow_duplicate=True),
+        Output("message", "children", allow_duplicate=True),
+        Input("upload-image", "contents"), State("upload-image", "filename"),
+        State("session-id", "data"), State("rev", "data"),
+        prevent_initial_call=True,
+        running=[(Output("message", "children"), _message("Reading upload…"), "")],
+    )
+    def upload_images(contents, filenames, session_id, rev):
+        if not contents:
+            return no_update, no_update
+        contents = contents if isinstance(contents, list) else [contents]
+        filenames = filenames if isinstance(filenames, list) else [filenames]
+        session = store.get(session_id)
+        if session is None:
+            return no_update, _error(PaintsegError("this session has expired: reload the page"))
+        opened, problems = [], []
+        for content, name in zip(contents, filenames, strict=False):
+            try:
+                session.add_upload(_decode_upload(content, name), name)
+                opened.append(name)
+            except PaintsegError as exc:
+                problems.append(str(exc))
+        if problems:
+            return (rev + 1 if opened else no_update), _message("; ".join(problems), "error")
+        return rev + 1, _message(f"opened {', '.join(opened)}", "ok")
+
+    @app.callback(
+        Output("rev", "data", allow_duplicate=True),
+        Output("message", "children", allow_duplicate=True),
+        Input("import-model", "contents"), Input("import-strokes", "contents"),
+        State("import-model", "filename"), State("import-strokes", "filename"),
+        State("session-id", "data"), State("rev", "data"),
+        prevent_initial_call=True,
+    )
+    def import_files(model, strokes, model_name, strokes_name, session_id, rev):
+        try:
+            session = session_or_raise(session_id)
+            if ctx.triggered_id == "import-model" and model:
+                session.import_model(_decode_upload(model, model_name), model_name)
+                return rev + 1, _message(f"using model {model_name}", "ok")
+            if ctx.triggered_id == "import-strokes" and strokes:
+                session.import_strokes(_decode_upload(strokes, strokes_name), strokes_name)
+                return rev + 1, _message(f"imported strokes from {strokes_name}", "ok")
+        except PaintsegError as exc:
+            return no_update, _error(exc)
+        return no_update, no_update
+
+    @app.callback(
+        Output("download", "data"), Output("message", "children", allow_duplicate=True),
+        Input("export-mask-png", "n_clicks"), Input("export-mask-tif", "n_clicks"),
+        Input("export-proba", "n_clicks"), Input("export-model", "n_clicks"),
+        Input("export-strokes", "n_clicks"), Input("export-overlay", "n_clicks"),
+        Input("export-tiles", "n_clicks"), State("tile-size", "value"),
+        State("session-id", "data"),
+        prevent_initial_call=True,
+    )
+    def export(*args):
+        tile, session_id = args[-2], args[-1]
+        try:
+            session = session_or_raise(session_id)
+            stem = session.entry().name.rsplit(".", 1)[0] or "image"
+            trigger = ctx.triggered_id
+            if trigger == "export-mask-png":
+                data, name = session.export_mask(".png"), f"{stem}_mask.png"
+            elif trigger == "export-mask-tif":
+                data, name = session.export_mask(".tif"), f"{stem}_mask.tif"
+            elif trigger == "export-proba":
+                data, name = session.export_probabilities(), f"{stem}_proba.tif"
+            elif trigger == "export-model":
+                data, name = session.export_model(), "model.paintseg"
+            elif trigger == "export-strokes":
+                data, name = session.export_strokes(), f"{stem}_strokes.png"
+            elif trigger == "export-overlay":
+                data, name = session.export_overlay(), f"{stem}_overlay.png"
+            elif trigger == "export-tiles":
+                data, name = session.export_tiles(int(tile or 0)), f"{stem}_tiles.zip"
+            else:
+                return no_update, no_update
+        except (PaintsegError, ValueError, TypeError) as exc:
+            return no_update, _error(exc if isinstance(exc, PaintsegError) else PaintsegError(
+                "tile size must be a whole number of pixels"))
+        return dash.dcc.send_bytes(data, name), _message(f"saved {name}", "ok")
+
+
+def _train_status(summary: dict) -> str:
+    pixels = sum(summary["labelled_pixels"].values())
+    return (f"Trained on {pixels:,} pixels, {len(summary['labelled_pixels'])} classes, "
+            f"{summary['n_features']} features, in {summary['seconds']:.2f} s")
+
+
+def _now() -> float:
+    return time.perf_counter()

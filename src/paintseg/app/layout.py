@@ -151,7 +151,7 @@ def export_panel() -> html.Details:
     )
 
 
-def build_layout(optimise_panel=None) -> html.Div:
+def build_layout(optimise_panel=None, upload_limit_mb: float = 1024) -> html.Div:
     sidebar = [classes_panel(), brush_panel(), features_panel(), display_panel()]
     if optimise_panel is not None:
         sidebar.append(optimise_panel)
@@ -166,6 +166,8 @@ def build_layout(optimise_panel=None) -> html.Div:
         dcc.Store(id="stroke-queue"),
         dcc.Store(id="stroke-ack"),
         dcc.Store(id="js-sink"),
+        dcc.Store(id="upload-checked"),
+        dcc.Store(id="upload-limit", data=upload_limit_mb),
         html.Header([
             html.Div([html.Span("paint", className="logo-a"), html.Span("seg", className="logo-b")],
                      className="logo"),

@@ -53,8 +53,8 @@ def create_app(images=None) -> dash.Dash:
                     update_title=None, suppress_callback_exceptions=True)
     from .optimise import optimise_panel, register_optimise
 
-    app.layout = build_layout(optimise_panel())
-    app.server.config["MAX_CONTENT_LENGTH"] = int(MAX_UPLOAD_MB * 1.4 * 2**20) + 2**20
+    app.layout = build_layout(optimise_panel(), upload_limit_mb=MAX_UPLOAD_MB)
+    app.server.config["MAX_CONTENT_LENGTH"] = int(MAX_UPLOAD_MB * 4 * 2**20) + 16 * 2**20
     app.paintseg_store = store
     _register_routes(app, store)
     _register_callbacks(app, store)
@@ -415,19 +415,40 @@ def _register_callbacks(app: dash.Dash, store: SessionStore) -> None:  # noqa: C
         summary = f"{spec.n_features} features per pixel"
         return preset, fam, sc, per, summary, ""
 
+    # Oversized files are stopped in the browser, before they are sent.
+    app.clientside_callback(
+        """function(contents, names, limitMb) {
+            if (!contents) return [window.dash_clientside.no_update, window.dash_clientside.no_update];
+            const keep = {contents: [], names: []}, refused = [];
+            contents.forEach(function (c, i) {
+                const mb = (c.length - c.indexOf(",") - 1) * 0.75 / 1048576;
+                if (mb > limitMb) refused.push(names[i] + " is " + Math.round(mb) +
+                    " MB, over the upload limit of " + limitMb + " MB");
+                else { keep.contents.push(c); keep.names.push(names[i]); }
+            });
+            const msg = refused.length ? {type: "Span", namespace: "dash_html_components",
+                props: {children: refused.join("; "), className: "msg msg-error"}}
+                : window.dash_clientside.no_update;
+            return [keep.contents.length ? keep : window.dash_clientside.no_update, msg];
+        }""",
+        Output("upload-checked", "data"), Output("message", "children", allow_duplicate=True),
+        Input("upload-image", "contents"), State("upload-image", "filename"),
+        State("upload-limit", "data"),
+        prevent_initial_call=True,
+    )
+
     @app.callback(
         Output("rev", "data", allow_duplicate=True),
         Output("message", "children", allow_duplicate=True),
-        Input("upload-image", "contents"), State("upload-image", "filename"),
+        Input("upload-checked", "data"),
         State("session-id", "data"), State("rev", "data"),
         prevent_initial_call=True,
         running=[(Output("message", "children"), _message("Reading upload…"), "")],
     )
-    def upload_images(contents, filenames, session_id, rev):
-        if not contents:
+    def upload_images(checked, session_id, rev):
+        if not checked or not checked.get("contents"):
             return no_update, no_update
-        contents = contents if isinstance(contents, list) else [contents]
-        filenames = filenames if isinstance(filenames, list) else [filenames]
+        contents, filenames = checked["contents"], checked["names"]
         session = store.get(session_id)
         if session is None:
             return no_update, _error(PaintsegError("this session has expired: reload the page"))

@@ -1,0 +1,279 @@
+"""End-to-end tests of the web app in a real headless Chromium, driven by Playwright."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import REPO
+
+from paintseg.demo import bundled_demo_path
+from paintseg.io import read_image, read_mask, write_mask
+
+pytestmark = pytest.mark.browser
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = REPO / "test-artifacts"
+DATA = bundled_demo_path().parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = _free_port()
+    env = dict(os.environ, PAINTSEG_MAX_UPLOAD_MB="2")
+    proc = subprocess.Popen([sys.executable, "-m", "paintseg.cli", "app", "--port", str(port)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}/"
+    for _ in range(120):
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            break
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(proc.stderr.read().decode()) from None
+            time.sleep(0.25)
+    yield url
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (scripts/test.sh installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+class App:
+    """A page of the app with helpers that act as a person would."""
+
+    def __init__(self, page, url):
+        self.page = page
+        self.errors: list[str] = []
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+        page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        page.goto(url)
+        page.wait_for_selector("#viewer canvas")
+        page.wait_for_function("() => window.paintseg && window.paintseg.state.image")
+        page.wait_for_function("() => document.querySelectorAll('#class-select label').length >= 2")
+
+    def to_screen(self, x, y):
+        scale, ox, oy = self.page.evaluate(
+            "() => { const s = window.paintseg.state; return [s.scale, s.ox, s.oy]; }")
+        box = self.page.locator("#viewer canvas").bounding_box()
+        return box["x"] + ox + x * scale, box["y"] + oy + y * scale
+
+    def stroke(self, points):
+        """Drag the mouse through image-pixel points with the left button down."""
+        m = self.page.mouse
+        m.move(*self.to_screen(*points[0]))
+        m.down()
+        for a, b in zip(points[:-1], points[1:], strict=True):
+            for t in np.linspace(0, 1, 6)[1:]:
+                m.move(*self.to_screen(a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t))
+        m.up()
+
+    def select_class(self, n):
+        self.page.locator("#class-select label").nth(n).click()
+
+    def counts(self):
+        self.page.wait_for_function("() => !window.paintseg.state.pending.length")
+        time.sleep(0.3)
+        texts = self.page.locator("#class-select .class-count").all_inner_texts()
+        return [int(t.split()[0].replace(",", "")) for t in texts]
+
+    def train(self):
+        self.page.click("#train-button")
+        self.page.wait_for_function(
+            "() => document.querySelector('#train-status').innerText.startsWith('Trained')",
+            timeout=60_000)
+
+    def message(self):
+        return self.page.locator("#message").inner_text()
+
+    def download(self, button):
+        with self.page.expect_download(timeout=60_000) as info:
+            self.page.click(button)
+        return info.value
+
+
+def demo_stroke_paths():
+    """Polylines through the bundled sample strokes: a person's strokes per class."""
+    import cv2
+
+    strokes = read_mask(DATA / "demo_strokes.png").astype(np.uint8)
+    paths = {}
+    for k in (1, 2, 3):
+        n, comp = cv2.connectedComponents((strokes == k).astype(np.uint8))
+        paths[k] = []
+        for c in range(1, n):
+            ys, xs = np.nonzero(comp == c)
+            order = np.argsort(xs + 0.001 * ys)
+            pts = np.stack([xs[order], ys[order]], 1)[:: max(1, len(xs) // 8)]
+            paths[k].append([(float(x), float(y)) for x, y in pts])
+    return paths
+
+
+@pytest.fixture
+def app(browser, server):
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, accept_downloads=True)
+    page = context.new_page()
+    yield App(page, server)
+    context.close()
+
+
+def test_paint_train_export_and_predict(app, tmp_path):
+    page = app.page
+    page.click("#class-add")
+    page.wait_for_function("() => document.querySelectorAll('#class-select label').length === 3")
+    for k, paths in demo_stroke_paths().items():
+        app.select_class(k - 1)
+        for path in paths:
+            app.stroke(path)
+    counts = app.counts()
+    assert all(c > 200 for c in counts), counts
+    app.train()
+    page.wait_for_function("() => window.paintseg.state.layers.segmentation")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "app-trained.png"))
+
+    mask_file = tmp_path / "mask.png"
+    app.download("#export-mask-png").save_as(mask_file)
+    truth = read_mask(DATA / "demo_truth.png")
+    agreement = (read_mask(mask_file) == truth).mean()
+    assert agreement > 0.85, agreement
+
+    model_file = tmp_path / "model.paintseg"
+    app.download("#export-model").save_as(model_file)
+    out = tmp_path / "cli_mask.png"
+    r = subprocess.run([sys.executable, "-m", "paintseg.cli", "predict", str(model_file),
+                        str(bundled_demo_path()), "--out", str(out)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    np.testing.assert_array_equal(read_mask(out), read_mask(mask_file))
+
+    app.download("#export-proba").save_as(tmp_path / "p.tif")
+    import tifffile
+    assert tifffile.imread(tmp_path / "p.tif").shape == (3, 512, 512)
+    app.download("#export-overlay").save_as(tmp_path / "overlay.png")
+    assert read_image(tmp_path / "overlay.png").shape == (512, 512)
+    page.fill("#tile-size", "128")
+    app.download("#export-tiles").save_as(tmp_path / "tiles.zip")
+    import zipfile
+    names = zipfile.ZipFile(tmp_path / "tiles.zip").namelist()
+    assert sum(n.startswith("images/") for n in names) == 16
+    assert sum(n.startswith("masks/") for n in names) == 16
+    assert not app.errors, app.errors
+
+
+def test_eraser_undo_and_clear(app):
+    app.select_class(0)
+    app.stroke([(100, 100), (180, 120)])
+    painted = app.counts()[0]
+    assert painted > 100
+    app.page.click("#tool label:nth-child(2)")  # eraser
+    app.stroke([(90, 100), (190, 120)])
+    assert app.counts()[0] < painted * 0.2
+    app.page.click("#undo-button")
+    app.page.wait_for_function(
+        f"() => document.querySelector('#class-select .class-count').innerText"
+        f" === '{painted:,} px'")
+    app.page.click("#clear-button")
+    app.page.wait_for_function(
+        "() => document.querySelector('#class-select .class-count').innerText === '0 px'")
+    app.page.click("#undo-button")  # clearing is undoable too
+    app.page.wait_for_function(
+        f"() => document.querySelector('#class-select .class-count').innerText"
+        f" === '{painted:,} px'")
+
+
+def test_live_mode_updates_the_overlay_after_each_stroke(app):
+    app.page.click("#live-mode label")
+    app.select_class(0)
+    app.stroke([(150, 380), (220, 400)])
+    app.select_class(1)
+    app.stroke([(300, 250), (360, 200)])
+    app.page.wait_for_function("() => window.paintseg.state.layers.segmentation", timeout=30_000)
+    assert "Trained" in app.page.locator("#train-status").inner_text()
+
+
+def test_bad_input_shows_a_message_and_keeps_the_work(app, tmp_path):
+    page = app.page
+    page.click("#train-button")
+    page.wait_for_function("() => document.querySelector('#message .msg-error')")
+    assert "paint some strokes" in app.message()
+    app.select_class(0)
+    app.stroke([(100, 300), (160, 320)])
+    before = app.counts()
+    page.click("#train-button")
+    page.wait_for_function("() => document.querySelector('#message').innerText.includes('only')")
+    (tmp_path / "notes.txt").write_text("not an image")
+    (tmp_path / "broken.tif").write_bytes(b"II*\x00" + b"\x08\x00\x00\x00" + b"\xff" * 64)
+    (tmp_path / "big.png").write_bytes(b"\x89PNG" + os.urandom(3 * 2**20))
+    (tmp_path / "fake.paintseg").write_bytes(b"PK not really a zip")
+    cases = [("#upload-image input", "notes.txt", "unsupported file type"),
+             ("#upload-image input", "broken.tif", "cannot read image"),
+             ("#upload-image input", "big.png", "over the upload limit"),
+             ("#import-model input", "fake.paintseg", "not a paintseg model")]
+    for selector, name, expected in cases:
+        page.set_input_files(selector, str(tmp_path / name))
+        page.wait_for_function(
+            f"() => document.querySelector('#message').innerText.includes({expected!r})",
+            timeout=20_000)
+    assert app.counts() == before
+    assert len(page.locator("#image-select").inner_text().strip().splitlines()) == 1
+
+
+def test_upload_switch_images_and_train_on_both(app, tmp_path):
+    page = app.page
+    image = read_image(bundled_demo_path())
+    second = tmp_path / "second.png"
+    write_mask(second, np.clip(np.asarray(image)[:256, :256] / 2, 0, 255).astype(np.uint8))
+    page.set_input_files("#upload-image input", str(second))
+    page.wait_for_function("() => document.querySelector('#image-meta').innerText.startsWith('256')")
+    app.select_class(0)
+    app.stroke([(20, 20), (60, 30)])
+    page.click("#image-select")
+    page.get_by_role("option").first.click()
+    page.wait_for_function("() => document.querySelector('#image-meta').innerText.startsWith('512')")
+    app.select_class(1)
+    app.stroke([(300, 250), (360, 200)])
+    app.train()
+    assert "2 classes" in page.locator("#train-status").inner_text()
+
+
+def test_sessions_are_separate_and_survive_a_reload(browser, server):
+    one = browser.new_context(viewport={"width": 1280, "height": 800})
+    two = browser.new_context(viewport={"width": 1280, "height": 800})
+    a = App(one.new_page(), server)
+    b = App(two.new_page(), server)
+    a.select_class(0)
+    a.stroke([(200, 200), (260, 230)])
+    painted = a.counts()[0]
+    assert painted > 0
+    assert b.counts()[0] == 0
+    a.page.reload()
+    a = App(a.page, server)
+    a.page.wait_for_function(
+        f"() => document.querySelector('#class-select .class-count').innerText === '{painted:,} px'")
+    one.close()
+    two.close()

@@ -7,6 +7,7 @@ its own ``Session``; nothing is shared between sessions.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import threading
 import time
@@ -376,10 +377,9 @@ class Session:
 
 
 def _quietly(fn, *args) -> None:
-    try:
+    # a warm-up that fails will fail again, visibly, in train()
+    with contextlib.suppress(Exception):
         fn(*args)
-    except Exception:  # a warm-up that fails will fail again, visibly, in train()
-        pass
 
 
 class SessionStore:

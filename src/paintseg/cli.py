@@ -146,6 +146,100 @@ def demo(
         err.print(f"{kind:>8}: {path}")
 
 
+@app.command()
+def automl(
+    images: Annotated[list[Path], typer.Argument(help="Training images.")],
+    labels: Annotated[list[Path], typer.Option("--labels", "-l",
+                                               help="Stroke mask per image (0 = unlabelled).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Model file to write.")],
+    minutes: Annotated[float, typer.Option(help="Time budget of the search.")] = 5.0,
+    export_code: Annotated[Path | None, typer.Option(help="Write the pipeline as Python code.")] = None,
+    scheduler: Annotated[str | None, typer.Option(
+        help="Dask scheduler address (tcp://host:port); default: local workers.")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    features: Annotated[str, typer.Option(help="Feature preset: stem, ilastik, weka.")] = "stem",
+    max_pixels: Annotated[int, typer.Option(help="Pixels per class the search sees.")] = 2000,
+    workers: Annotated[int, typer.Option(help="Local worker processes.")] = 2,
+) -> None:
+    """Search for the best pixel classifier with TPOT on Dask (Ctrl-C keeps the best so far)."""
+    import threading
+    import time
+
+    from .automl import AutoMLSearch
+    from .io import read_image, read_mask
+
+    if len(images) != len(labels):
+        _fail(f"{len(images)} images but {len(labels)} --labels masks: give one mask per image")
+    if export_code is not None and export_code.suffix != ".py":
+        _fail("--export-code must name a .py file")
+    pixels = [read_image(p) for p in images]
+    masks = [read_mask(p) for p in labels]
+    search = AutoMLSearch(features, minutes=minutes, seed=seed, max_pixels_per_class=max_pixels,
+                          scheduler=scheduler, n_workers=workers)
+    outcome: dict = {}
+
+    def work() -> None:
+        try:
+            outcome["result"] = search.run(pixels, masks)
+        except BaseException as exc:  # handed to the main thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    interrupts = 0
+    with _progress() as progress:
+        task = progress.add_task("starting Dask workers", total=int(minutes * 60))
+        while thread.is_alive():
+            try:
+                thread.join(0.5)
+            except KeyboardInterrupt:
+                interrupts += 1
+                if interrupts > 1:
+                    err.print("stopped without saving")
+                    raise typer.Exit(130) from None
+                search.cancel()
+                progress.update(task, description="stopping: keeping the best pipeline so far")
+                continue
+            if search.cancelled:
+                continue
+            p = search.progress()
+            best = "-" if p["best_score"] is None else f"{p['best_score']:.3f}"
+            progress.update(task, completed=min(int(p["elapsed"]), int(minutes * 60)),
+                            description=f"generation {p['generation']} · {p['evaluations']} "
+                                        f"pipelines · best grouped mIoU {best}")
+        time.sleep(0)
+    if "error" in outcome:
+        raise outcome["error"]
+    result = outcome["result"]
+    result.segmenter.save(out)
+    if export_code is not None:
+        from .model_io import atomic_write_bytes
+
+        atomic_write_bytes(export_code, result.export_code().encode())
+    _print_search(result, out, export_code)
+
+
+def _print_search(result, out: Path, code: Path | None) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title="Leaderboard (stroke-grouped cross-validation)", show_lines=False)
+    for column in ("rank", "pipeline", "grouped mIoU", "eval s", "features"):
+        table.add_column(column)
+    for i, row in enumerate(result.leaderboard[:10], start=1):
+        table.add_row(str(i), escape(row["pipeline"]), f"{row['grouped_cv_mean_iou']:.3f}",
+                      str(row["eval_seconds"]), str(row["features"] or ""))
+    err.print(table)
+    chosen = "the default model (the search did not beat it)" if result.kept_default else "the winner"
+    err.print(
+        f"{result.evaluations} pipelines evaluated{' (cancelled)' if result.cancelled else ''}; "
+        f"saved {chosen} -> {out}\n"
+        f"mean IoU, stroke-grouped CV: search {result.grouped_score:.3f}, default "
+        f"{result.default_grouped_score:.3f}; plain pixel K-fold (optimistic): search "
+        f"{result.pixel_kfold_score:.3f}, default {result.default_pixel_kfold_score:.3f}"
+        + (f"\ncode: {code}" if code else ""))
+
+
 @app.command(name="app")
 def run_app(
     images: Annotated[list[Path] | None, typer.Argument(help="Images to open.")] = None,

@@ -1,0 +1,481 @@
+"""AutoML: a TPOT search over the painted pixels, on Dask, with stroke-grouped CV.
+
+The search sees the feature vectors of the painted pixels (capped per class, spread
+evenly over the strokes), and scores each pipeline by mean IoU (macro Jaccard)
+under cross-validation folds that never split a stroke: the pixels of one stroke
+are nearly copies of each other, so a plain K-fold over pixels rates every
+pipeline too well. The search space lets TPOT drop whole filter families
+(FeatureSetSelector over the families of the FeatureSpec) and choose among tree
+ensembles. The winner becomes an ordinary paintseg model; if it does not beat the
+default model's grouped score, the default model is kept.
+
+Dask: a LocalCluster of worker processes by default, or the distributed scheduler
+at ``scheduler`` (e.g. ``tcp://10.0.0.5:8786``) when given.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.model_selection import PredefinedSplit, StratifiedGroupKFold, StratifiedKFold, cross_val_score
+from sklearn.pipeline import Pipeline, make_pipeline
+
+from .classifiers import make_classifier
+from .errors import PaintsegError
+from .features import resolve_spec
+from .segmenter import Segmenter, labelled_pixels
+
+SCORING = "jaccard_macro"  # mean IoU over the painted classes
+CLASSIFIER_CHOICES = ["RandomForestClassifier", "ExtraTreesClassifier", "XGBClassifier",
+                      "LGBMClassifier", "HistGradientBoostingClassifier", "DecisionTreeClassifier"]
+
+
+class ColumnGroupSelector(BaseEstimator, TransformerMixin):
+    """Keep the feature columns of the chosen filter families (``columns``)."""
+
+    def __init__(self, columns=None, name: str = "all"):
+        self.columns = columns
+        self.name = name
+
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X):
+        return np.asarray(X)[:, list(self.columns)]
+
+
+@dataclass
+class SearchData:
+    """The pixels a search sees and the stroke-grouped folds it scores them on."""
+
+    X: np.ndarray
+    y: np.ndarray  # encoded 0..K-1
+    groups: np.ndarray
+    classes: np.ndarray
+    test_fold: np.ndarray  # fold index per pixel, for PredefinedSplit
+
+    @property
+    def splitter(self) -> PredefinedSplit:
+        return PredefinedSplit(self.test_fold)
+
+
+def prepare_search_data(images, strokes, spec, *, max_pixels_per_class: int = 2000,
+                        folds: int = 5, seed: int = 0) -> SearchData:
+    """Labelled pixels, evenly subsampled over strokes, with stroke-grouped folds."""
+    X, y, groups = labelled_pixels(images, strokes, spec)
+    classes = np.unique(y)
+    if len(classes) < 2:
+        raise PaintsegError(
+            f"only class {int(classes[0])} is painted: paint strokes of at least two classes")
+    keep = _even_over_strokes(y, groups, max_pixels_per_class, seed)
+    X, y, groups = X[keep], y[keep], groups[keep]
+    per_class = [len(np.unique(groups[y == k])) for k in classes]
+    if min(per_class) < 2:
+        k = int(classes[int(np.argmin(per_class))])
+        raise PaintsegError(
+            f"class {k} has a single stroke: stroke-grouped cross-validation needs at least "
+            "two separate strokes of every class")
+    n_splits = int(min(folds, min(per_class)))
+    splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    encoded = np.searchsorted(classes, y)
+    test_fold = np.empty(len(y), np.int64)
+    for i, (_, test) in enumerate(splitter.split(X, encoded, groups)):
+        test_fold[test] = i
+    return SearchData(X, encoded, groups, classes, test_fold)
+
+
+def _even_over_strokes(y, groups, cap, seed) -> np.ndarray:
+    """At most ``cap`` pixels per class, taken as evenly as possible from each stroke."""
+    rng = np.random.default_rng(seed)
+    keep = []
+    for k in np.unique(y):
+        members = [np.flatnonzero((y == k) & (groups == g)) for g in np.unique(groups[y == k])]
+        budget, remaining = cap, sorted(members, key=len)
+        while remaining:
+            share = budget // len(remaining)
+            idx = remaining.pop(0)
+            take = idx if len(idx) <= share else rng.choice(idx, share, replace=False)
+            keep.append(take)
+            budget -= len(take)
+    return np.sort(np.concatenate(keep))
+
+
+def feature_groups(spec) -> dict[str, list[int]]:
+    """Column subsets for the search: all, each family alone, all but each family."""
+    names = spec.channel_names()
+    families: dict[str, list[int]] = {}
+    for i, name in enumerate(names):
+        families.setdefault(name.split("_")[0], []).append(i)
+    subsets = {"all": list(range(len(names)))}
+    if len(families) > 1:
+        for fam, cols in families.items():
+            subsets[f"only {fam}"] = cols
+            subsets[f"without {fam}"] = [i for i in range(len(names)) if i not in cols]
+    return subsets
+
+
+def grouped_and_pixel_scores(estimator, data: SearchData, seed: int = 0) -> tuple[float, float]:
+    """Mean IoU under stroke-grouped folds and under a plain pixel K-fold."""
+    grouped = cross_val_score(clone(estimator), data.X, data.y, cv=data.splitter, scoring=SCORING)
+    plain = StratifiedKFold(n_splits=data.splitter.get_n_splits(), shuffle=True, random_state=seed)
+    pixel = cross_val_score(clone(estimator), data.X, data.y, cv=plain, scoring=SCORING)
+    return float(grouped.mean()), float(pixel.mean())
+
+
+@dataclass
+class SearchResult:
+    segmenter: Segmenter
+    pipeline: Pipeline
+    grouped_score: float
+    pixel_kfold_score: float
+    default_grouped_score: float
+    default_pixel_kfold_score: float
+    kept_default: bool
+    evaluations: int
+    cancelled: bool
+    leaderboard: list[dict] = field(default_factory=list)
+
+    def export_code(self) -> str:
+        return pipeline_code(self.pipeline, self.segmenter, self.grouped_score)
+
+
+class _ClusterView:
+    """What TPOT reads of ``client.cluster`` (workers, status) for an external scheduler."""
+
+    def __init__(self, client):
+        self._client = client
+
+    @property
+    def workers(self) -> dict:
+        return self._client.scheduler_info().get("workers", {})
+
+    @property
+    def status(self):
+        from distributed.core import Status
+
+        return Status.running
+
+
+class _ExternalClient:
+    """A dask Client to an existing scheduler, with the ``cluster`` view TPOT expects."""
+
+    def __init__(self, client):
+        self._client = client
+        self.cluster = _ClusterView(client)
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+
+def connect(scheduler: str | None, n_workers: int = 2):
+    """A dask client: local worker processes, or the scheduler at ``scheduler``."""
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout="5s")
+        except (OSError, TimeoutError) as exc:
+            raise PaintsegError(f"cannot reach the Dask scheduler at {scheduler} ({exc})") from None
+        if not client.scheduler_info().get("workers"):
+            client.close()
+            raise PaintsegError(f"the Dask scheduler at {scheduler} has no workers")
+        return _ExternalClient(client), client, None
+    cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                           silence_logs=50, dashboard_address=None)
+    client = Client(cluster)
+    return client, client, cluster
+
+
+class AutoMLSearch:
+    """A TPOT search for the best pixel classifier, cancellable from another thread.
+
+    Parameters
+    ----------
+    features : the FeatureSpec (or preset) the pixels are described by.
+    minutes : time budget of the search (the final fit comes on top).
+    seed : random state of TPOT, the folds and the subsampling.
+    max_pixels_per_class : pixels per class the search sees.
+    scheduler : address of a dask.distributed scheduler; None starts local workers.
+    """
+
+    def __init__(self, features="stem", *, minutes: float = 5.0, seed: int = 0,
+                 max_pixels_per_class: int = 2000, folds: int = 5,
+                 scheduler: str | None = None, n_workers: int = 2,
+                 population_size: int = 12) -> None:
+        if not minutes or minutes <= 0 or not np.isfinite(minutes):
+            raise PaintsegError(f"the time budget must be a positive number of minutes, not {minutes}")
+        if max_pixels_per_class < 10:
+            raise PaintsegError("max_pixels_per_class must be at least 10")
+        self.spec = resolve_spec(features)
+        self.minutes = float(minutes)
+        self.seed = seed
+        self.max_pixels_per_class = max_pixels_per_class
+        self.folds = folds
+        self.scheduler = scheduler
+        self.n_workers = n_workers
+        self.population_size = population_size
+        self._estimator = None
+        self._cancelled = threading.Event()
+        self._started = None
+
+    # -- control -------------------------------------------------------------------
+    def cancel(self) -> None:
+        """Stop the search soon; the best pipeline found so far is kept."""
+        self._cancelled.set()
+        evolver = getattr(self._estimator, "_evolver_instance", None)
+        if evolver is not None:
+            evolver.max_time_mins = 0
+            evolver.scheduled_timeout_time = time.time()
+        elif self._estimator is not None:
+            self._estimator.max_time_mins = 1e-3
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    def progress(self) -> dict:
+        """Evaluations done, current generation and best grouped score so far."""
+        info = {"evaluations": 0, "generation": 0, "best_score": None,
+                "elapsed": 0.0 if self._started is None else time.time() - self._started,
+                "budget": self.minutes * 60}
+        evolver = getattr(self._estimator, "_evolver_instance", None)
+        if evolver is None:
+            return info
+        try:
+            df = evolver.population.evaluated_individuals
+            column = evolver.objective_names[0]
+            scores = df[column][df[column].apply(lambda v: isinstance(v, float))].astype(float)
+            scores = scores[np.isfinite(scores)]
+            info["evaluations"] = int(len(scores))
+            info["best_score"] = float(scores.max()) if len(scores) else None
+            info["generation"] = int(evolver.generation)
+        except Exception:  # read while TPOT writes: report what is known
+            pass
+        return info
+
+    # -- the search ----------------------------------------------------------------
+    def run(self, images, strokes, *, class_names=None, class_colours=None,
+            quiet: bool = True, on_start: Callable[[], None] | None = None) -> SearchResult:
+        data = prepare_search_data(images, strokes, self.spec,
+                                   max_pixels_per_class=self.max_pixels_per_class,
+                                   folds=self.folds, seed=self.seed)
+        tpot_client, client, cluster = connect(self.scheduler, self.n_workers)
+        try:
+            self._started = time.time()
+            if on_start:
+                on_start()
+            estimator = self._make_tpot(data, tpot_client)
+            self._estimator = estimator
+            if self._cancelled.is_set():
+                self.cancel()
+            sink = io.StringIO()
+            with contextlib.redirect_stdout(sink) if quiet else contextlib.nullcontext():
+                try:
+                    estimator.fit(data.X, data.y)
+                except Exception as exc:
+                    if "No individuals could be evaluated" in str(exc):
+                        raise PaintsegError("the search ended before any pipeline was evaluated; "
+                                            "give it more time") from None
+                    raise
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+        return self._result(estimator, data, images, strokes, class_names, class_colours)
+
+    def _make_tpot(self, data: SearchData, client):
+        import tpot
+        from tpot.search_spaces.nodes import FSSNode
+        from tpot.search_spaces.pipelines import SequentialPipeline
+
+        classifiers = tpot.config.get_search_space(
+            CLASSIFIER_CHOICES, n_classes=len(data.classes), n_samples=len(data.y),
+            n_features=data.X.shape[1], random_state=self.seed, n_jobs=1)
+        space = SequentialPipeline([FSSNode(subsets=feature_groups(self.spec)), classifiers])
+        return tpot.TPOTEstimator(
+            search_space=space, scorers=[SCORING], scorers_weights=[1], classification=True,
+            cv=data.splitter, max_time_mins=self.minutes,
+            max_eval_time_mins=max(0.2, min(self.minutes / 3, 5.0)),
+            population_size=self.population_size, generations=None, client=client,
+            random_state=self.seed, verbose=0,
+        )
+
+    def _result(self, estimator, data, images, strokes, class_names, class_colours) -> SearchResult:
+        leaderboard = build_leaderboard(estimator.evaluated_individuals,
+                                        estimator._evolver_instance.objective_names[0])
+        pipeline = to_paintseg_pipeline(estimator.fitted_pipeline_)
+        grouped, pixel = grouped_and_pixel_scores(pipeline, data, self.seed)
+        default = make_classifier("random_forest", self.seed)
+        d_grouped, d_pixel = grouped_and_pixel_scores(default, data, self.seed)
+        kept_default = d_grouped > grouped
+        classifier = default if kept_default else pipeline
+        seg = Segmenter(features=self.spec, classifier=classifier, class_names=class_names,
+                        class_colours=class_colours, random_state=self.seed)
+        seg.fit(images, strokes)
+        seg.training_summary_["automl"] = {
+            "grouped_cv_mean_iou": grouped, "pixel_kfold_mean_iou": pixel,
+            "default_grouped_cv_mean_iou": d_grouped, "default_pixel_kfold_mean_iou": d_pixel,
+            "kept_default": bool(kept_default), "evaluations": len(leaderboard),
+            "pipeline": describe(pipeline),
+        }
+        return SearchResult(
+            segmenter=seg, pipeline=clone(classifier), grouped_score=max(grouped, d_grouped),
+            pixel_kfold_score=d_pixel if kept_default else pixel,
+            default_grouped_score=d_grouped, default_pixel_kfold_score=d_pixel,
+            kept_default=bool(kept_default), evaluations=len(leaderboard),
+            cancelled=self.cancelled, leaderboard=leaderboard)
+
+
+def to_paintseg_pipeline(pipeline) -> Pipeline:
+    """Replace TPOT's FeatureSetSelector by ColumnGroupSelector; an unfitted clone."""
+    from tpot.builtin_modules import FeatureSetSelector
+
+    steps = pipeline.steps if isinstance(pipeline, Pipeline) else [("model", pipeline)]
+    out = []
+    for _, step in steps:
+        if isinstance(step, FeatureSetSelector):
+            out.append(ColumnGroupSelector(columns=[int(c) for c in step.sel_subset],
+                                           name=str(step.name)))
+        elif isinstance(step, Pipeline):
+            out.extend(to_paintseg_pipeline(step).steps[i][1] for i in range(len(step.steps)))
+        else:
+            out.append(clone(step))
+    return make_pipeline(*out)
+
+
+def describe(pipeline) -> str:
+    """A one-line description: step class names, and the feature group chosen."""
+    parts = []
+    for _, step in getattr(pipeline, "steps", [("model", pipeline)]):
+        if isinstance(step, ColumnGroupSelector) or type(step).__name__ == "FeatureSetSelector":
+            parts.append(f"features[{step.name}]")
+        else:
+            parts.append(type(step).__name__)
+    return " → ".join(parts)
+
+
+def build_leaderboard(df, score_column: str) -> list[dict]:
+    """Pipelines tried, best first: grouped-CV mean IoU, evaluation time, size."""
+    rows = []
+    if df is None:
+        return rows
+    for _, row in df.iterrows():
+        score = row.get(score_column)
+        if not isinstance(score, float) or not np.isfinite(score):
+            continue
+        pipeline = row.get("Instance")
+        if pipeline is None:
+            continue
+        seconds = float(row.get("Completed Timestamp", np.nan) - row.get("Submitted Timestamp", np.nan))
+        steps = getattr(pipeline, "steps", [("m", pipeline)])
+        n_features = next((len(s.sel_subset) for _, s in steps if hasattr(s, "sel_subset")), None)
+        rows.append({"pipeline": describe(pipeline), "grouped_cv_mean_iou": round(score, 4),
+                     "eval_seconds": round(seconds, 2) if np.isfinite(seconds) else None,
+                     "steps": len(steps), "features": n_features})
+    rows.sort(key=lambda r: (-r["grouped_cv_mean_iou"], r["features"] or 0, r["eval_seconds"] or 0))
+    return rows
+
+
+# -- code export ------------------------------------------------------------------------
+def _estimator_code(est, imports: set[str], indent: str = "    ") -> str:
+    cls = type(est)
+    module = cls.__module__
+    if module.startswith("sklearn."):  # import from the public module
+        public = ".".join(p for p in module.split(".") if not p.startswith("_"))
+        module = public
+    imports.add(f"from {module} import {cls.__name__}")
+    defaults = {}
+    with contextlib.suppress(Exception):
+        defaults = cls().get_params(deep=False)
+    args = []
+    for key, value in est.get_params(deep=False).items():
+        if isinstance(value, np.generic):
+            value = value.item()
+        elif isinstance(value, np.ndarray):
+            value = value.tolist()
+        if key in defaults and _same(defaults[key], value):
+            continue
+        if isinstance(value, BaseEstimator):
+            args.append(f"{key}={_estimator_code(value, imports, indent + '    ')}")
+        else:
+            args.append(f"{key}={value!r}")
+    if not args:
+        return f"{cls.__name__}()"
+    inner = (",\n" + indent + "    ").join(args)
+    return f"{cls.__name__}(\n{indent}    {inner},\n{indent})"
+
+
+def _same(a, b) -> bool:
+    try:
+        return bool(a == b) if not isinstance(a, np.ndarray) else bool(np.array_equal(a, b))
+    except Exception:
+        return False
+
+
+def pipeline_code(pipeline, seg: Segmenter, score: float | None = None) -> str:
+    """A standalone Python script that rebuilds and retrains the model, then segments.
+
+    It trains on the same images and stroke masks with the same FeatureSpec,
+    pipeline and seeds, so its masks equal the model's predictions.
+    """
+    imports = {"from sklearn.pipeline import make_pipeline"}
+    steps = getattr(pipeline, "steps", [("model", pipeline)])
+    step_code = ",\n    ".join(_estimator_code(s, imports, "    ") for _, s in steps)
+    imports.discard("from paintseg.automl import ColumnGroupSelector")
+    header = f"grouped-CV mean IoU {score:.4f}" if score is not None else ""
+    spec = json.dumps(seg.spec_.to_dict(), indent=4)
+    return f'''"""Pixel classifier found by `paintseg automl` ({header}).
+
+Usage: python this_file.py IMAGE [IMAGE ...] --labels MASK [MASK ...] --out MASK_OUT
+Trains on the images and their stroke masks (0 = unlabelled, k = class k) and
+writes the segmentation of the first image.
+"""
+
+import argparse
+
+{chr(10).join(sorted(imports))}
+
+from paintseg import FeatureSpec, Segmenter
+from paintseg.automl import ColumnGroupSelector
+from paintseg.io import read_image, read_mask, write_mask
+
+FEATURES = FeatureSpec.from_dict({spec})
+
+PIPELINE = make_pipeline(
+    {step_code},
+)
+
+
+def build_segmenter() -> Segmenter:
+    return Segmenter(
+        features=FEATURES,
+        classifier=PIPELINE,
+        smoothing={seg.smoothing!r},
+        max_pixels_per_class={seg.max_pixels_per_class!r},
+        random_state={seg.random_state!r},
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("images", nargs="+")
+    parser.add_argument("--labels", nargs="+", required=True)
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args()
+    images = [read_image(p) for p in args.images]
+    masks = [read_mask(p) for p in args.labels]
+    seg = build_segmenter().fit(images, masks)
+    write_mask(args.out, seg.predict(images[0]))
+
+
+if __name__ == "__main__":
+    main()
+'''

@@ -162,8 +162,8 @@ def automl(
     workers: Annotated[int, typer.Option(help="Local worker processes.")] = 2,
 ) -> None:
     """Search for the best pixel classifier with TPOT on Dask (Ctrl-C keeps the best so far)."""
+    import signal
     import threading
-    import time
 
     from .automl import AutoMLSearch
     from .io import read_image, read_mask
@@ -177,37 +177,37 @@ def automl(
     search = AutoMLSearch(features, minutes=minutes, seed=seed, max_pixels_per_class=max_pixels,
                           scheduler=scheduler, n_workers=workers)
     outcome: dict = {}
+    finished = threading.Event()
 
     def work() -> None:
         try:
             outcome["result"] = search.run(pixels, masks)
         except BaseException as exc:  # handed to the main thread
             outcome["error"] = exc
+        finally:
+            finished.set()
 
-    thread = threading.Thread(target=work, daemon=True)
-    thread.start()
-    interrupts = 0
-    with _progress() as progress:
-        task = progress.add_task("starting Dask workers", total=int(minutes * 60))
-        while thread.is_alive():
-            try:
-                thread.join(0.5)
-            except KeyboardInterrupt:
-                interrupts += 1
-                if interrupts > 1:
-                    err.print("stopped without saving")
-                    raise typer.Exit(130) from None
-                search.cancel()
-                progress.update(task, description="stopping: keeping the best pipeline so far")
-                continue
-            if search.cancelled:
-                continue
-            p = search.progress()
-            best = "-" if p["best_score"] is None else f"{p['best_score']:.3f}"
-            progress.update(task, completed=min(int(p["elapsed"]), int(minutes * 60)),
-                            description=f"generation {p['generation']} · {p['evaluations']} "
-                                        f"pipelines · best grouped mIoU {best}")
-        time.sleep(0)
+    def on_interrupt(signum, frame) -> None:
+        if search.cancelled:  # a second Ctrl-C: give up at once
+            raise KeyboardInterrupt
+        search.cancel()
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    threading.Thread(target=work, daemon=True).start()
+    try:
+        with _progress() as progress:
+            task = progress.add_task("starting Dask workers", total=int(minutes * 60))
+            while not finished.wait(0.5):
+                if search.cancelled:
+                    progress.update(task, description="stopping: keeping the best pipeline so far")
+                    continue
+                p = search.progress()
+                best = "-" if p["best_score"] is None else f"{p['best_score']:.3f}"
+                progress.update(task, completed=min(int(p["elapsed"]), int(minutes * 60)),
+                                description=f"generation {p['generation']} · {p['evaluations']} "
+                                            f"pipelines · best grouped mIoU {best}")
+    finally:
+        signal.signal(signal.SIGINT, previous)
     if "error" in outcome:
         raise outcome["error"]
     result = outcome["result"]

@@ -1,0 +1,182 @@
+"""AutoML: real TPOT searches on real Dask workers (local and over loopback TCP)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+from conftest import mean_iou
+
+from paintseg import PaintsegError, Segmenter
+from paintseg.automl import AutoMLSearch, feature_groups, prepare_search_data
+from paintseg.features import resolve_spec
+from paintseg.io import read_mask, write_mask, write_tiff_image
+
+pytestmark = pytest.mark.slow
+
+
+def test_grouped_folds_never_split_a_stroke(demo256):
+    demo, strokes = demo256
+    data = prepare_search_data([demo.image], [strokes], resolve_spec("stem"),
+                               max_pixels_per_class=400, folds=3, seed=0)
+    assert data.splitter.get_n_splits() == 3
+    for g in np.unique(data.groups):
+        assert len(np.unique(data.test_fold[data.groups == g])) == 1
+    for train, test in data.splitter.split(data.X, data.y):
+        assert not set(data.groups[train]) & set(data.groups[test])
+    # the cap is shared out between the strokes of a class
+    assert all((data.y == k).sum() <= 400 for k in range(3))
+    assert len(np.unique(data.groups)) >= 6
+
+
+def test_feature_groups_cover_the_families():
+    groups = feature_groups(resolve_spec("stem"))
+    n = resolve_spec("stem").n_features
+    assert groups["all"] == list(range(n))
+    assert set(groups["only symmetry"]) | set(groups["without symmetry"]) == set(range(n))
+
+
+@pytest.mark.parametrize("minutes", [0, -1, float("nan")])
+def test_bad_budget(minutes):
+    with pytest.raises(PaintsegError, match="positive number of minutes"):
+        AutoMLSearch(minutes=minutes)
+
+
+def test_bad_strokes(demo256):
+    demo, strokes = demo256
+    search = AutoMLSearch(minutes=0.1)
+    with pytest.raises(PaintsegError, match="no strokes"):
+        search.run([demo.image], [np.zeros_like(strokes)])
+    with pytest.raises(PaintsegError, match="only class"):
+        search.run([demo.image], [np.where(strokes > 0, 1, 0)])
+    single = np.zeros_like(strokes)
+    single[10:20, 10:20], single[40:50, 40:50] = 1, 2
+    with pytest.raises(PaintsegError, match="single stroke"):
+        search.run([demo.image], [single])
+
+
+def test_search_returns_a_model_and_code_that_reproduces_it(demo256, tmp_path):
+    demo, strokes = demo256
+    search = AutoMLSearch(minutes=0.25, max_pixels_per_class=300, seed=3)
+    result = search.run([demo.image], [strokes], class_names=["2H", "1T", "amorphous"])
+    assert result.evaluations > 5 and result.leaderboard
+    scores = [row["grouped_cv_mean_iou"] for row in result.leaderboard]
+    assert scores == sorted(scores, reverse=True)
+    assert result.grouped_score >= result.default_grouped_score  # never loses to the default
+    assert result.pixel_kfold_score >= result.grouped_score - 1e-9  # pixel K-fold is optimistic
+    pred = result.segmenter.predict(demo.image)
+    assert mean_iou(pred, demo.truth) > 0.7
+    result.segmenter.save(tmp_path / "m.paintseg")
+    loaded = Segmenter.load(tmp_path / "m.paintseg")
+    assert loaded.training_summary_["automl"]["evaluations"] == result.evaluations
+    np.testing.assert_array_equal(loaded.predict(demo.image), pred)
+
+    code = tmp_path / "pipeline.py"
+    code.write_text(result.export_code())
+    write_tiff_image(tmp_path / "image.tif", demo.image)
+    write_mask(tmp_path / "strokes.png", strokes)
+    r = subprocess.run([sys.executable, str(code), str(tmp_path / "image.tif"), "--labels",
+                        str(tmp_path / "strokes.png"), "--out", str(tmp_path / "out.png")],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    np.testing.assert_array_equal(read_mask(tmp_path / "out.png"), pred)
+
+
+def test_cancel_keeps_the_best_so_far(demo256):
+    demo, strokes = demo256
+    search = AutoMLSearch(minutes=10, max_pixels_per_class=200, seed=0)
+    box = {}
+    thread = threading.Thread(target=lambda: box.setdefault("r", search.run([demo.image], [strokes])))
+    thread.start()
+    deadline = time.time() + 120
+    while search.progress()["evaluations"] < 3 and time.time() < deadline:
+        time.sleep(0.5)
+    assert search.progress()["best_score"] is not None
+    search.cancel()
+    thread.join(120)
+    assert not thread.is_alive()
+    result = box["r"]
+    assert result.cancelled and result.evaluations >= 3
+    assert result.segmenter.predict(demo.image).shape == demo.image.shape
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def files(demo256, tmp_path):
+    demo, strokes = demo256
+    write_tiff_image(tmp_path / "image.tif", demo.image)
+    write_mask(tmp_path / "strokes.png", strokes)
+    return tmp_path
+
+
+def _cli(*args, **kw):
+    return subprocess.Popen([sys.executable, "-m", "paintseg.cli", "automl", *map(str, args)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+
+def test_cli_search_on_an_external_scheduler(files):
+    from distributed import Client
+
+    port = _free_port()
+    scheduler = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler",
+                                  "--host", "127.0.0.1", "--port", str(port),
+                                  "--dashboard-address", ":0"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    address = f"tcp://127.0.0.1:{port}"
+    worker = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address,
+                               "--nthreads", "1", "--nworkers", "1", "--no-dashboard"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        with Client(address, timeout="30s") as client:
+            client.wait_for_workers(1, timeout=60)
+        proc = _cli(files / "image.tif", "--labels", files / "strokes.png", "--minutes", 0.2,
+                    "--out", files / "m.paintseg", "--max-pixels", 200, "--scheduler", address)
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+        assert "pipelines evaluated" in err
+        with Client(address, timeout="30s") as client:
+            prefixes = client.run_on_scheduler(
+                lambda dask_scheduler: sorted(dask_scheduler.task_prefixes))
+        # TPOT's evaluations ran as tasks on this scheduler's worker
+        assert any("eval_objective" in p for p in prefixes), prefixes
+        assert Segmenter.load(files / "m.paintseg").classes_.tolist() == [1, 2, 3]
+    finally:
+        for p in (worker, scheduler):
+            p.terminate()
+            p.wait(30)
+
+
+def test_cli_unreachable_scheduler_and_bad_budget(files):
+    port = _free_port()
+    for extra, message in ((["--scheduler", f"tcp://127.0.0.1:{port}"], "cannot reach"),
+                           (["--minutes", "0"], "positive number of minutes")):
+        proc = _cli(files / "image.tif", "--labels", files / "strokes.png",
+                    "--out", files / "x.paintseg", *extra)
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 1
+        assert message in err and "Traceback" not in err
+        assert not (files / "x.paintseg").exists()
+
+
+def test_cli_ctrl_c_keeps_the_best_so_far(files):
+    proc = _cli(files / "image.tif", "--labels", files / "strokes.png", "--minutes", 5,
+                "--out", files / "m.paintseg", "--max-pixels", 200)
+    time.sleep(25)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=180)
+    assert proc.returncode == 0, err
+    assert "(cancelled)" in err
+    assert Segmenter.load(files / "m.paintseg").predict is not None
+    assert os.path.getsize(files / "m.paintseg") > 1000

@@ -277,3 +277,36 @@ def test_sessions_are_separate_and_survive_a_reload(browser, server):
         f"() => document.querySelector('#class-select .class-count').innerText === '{painted:,} px'")
     one.close()
     two.close()
+
+
+@pytest.mark.slow
+def test_optimise_panel_runs_a_search_and_uses_the_winner(app):
+    page = app.page
+    page.click("#class-add")
+    page.wait_for_function("() => document.querySelectorAll('#class-select label').length === 3")
+    for k, paths in demo_stroke_paths().items():
+        app.select_class(k - 1)
+        for path in paths:
+            app.stroke(path)
+    app.counts()
+    page.click("#optimise-panel > summary")
+    page.fill("#optimise-minutes", "0.2")
+    page.fill("#optimise-pixels", "200")
+    page.click("#optimise-start")
+    page.wait_for_function(
+        "() => document.querySelector('#optimise-status').innerText.includes('pipelines')",
+        timeout=60_000)
+    # the page stays usable while the search runs
+    app.select_class(0)
+    app.stroke([(30, 30), (40, 40)])
+    page.wait_for_selector("#optimise-board table", timeout=180_000)
+    assert "grouped CV" in page.locator("#optimise-status").inner_text()
+    assert page.locator("#optimise-board tr").count() > 2
+    page.locator("#optimise-panel").screenshot(path=str(ARTIFACTS / "app-optimise-panel.png"))
+    page.click("#optimise-use")
+    page.wait_for_function(
+        "() => document.querySelector('#message').innerText.includes('found by the search')")
+    page.wait_for_function("() => window.paintseg.state.layers.segmentation", timeout=60_000)
+    with page.expect_download() as info:
+        page.click("#optimise-code")
+    assert "make_pipeline" in open(info.value.path()).read()

@@ -1,11 +1,199 @@
-"""The Optimise panel: an AutoML search in the background (see paintseg.automl)."""
+"""The Optimise panel: a TPOT search (paintseg.automl) running in the background.
+
+The search runs in a thread of the server, on its own Dask workers; the page polls
+its progress once a second and stays usable meanwhile. "Use this model" puts the
+winner behind the overlay, like a trained or imported model.
+"""
 
 from __future__ import annotations
 
+import threading
+from dataclasses import dataclass, field
 
-def optimise_panel():
-    return None
+import numpy as np
+from dash import Input, Output, State, dcc, html, no_update
+
+from ..automl import AutoMLSearch, SearchResult
+from ..errors import PaintsegError
+
+
+@dataclass
+class Optimisation:
+    """One search of a session and what came of it."""
+
+    search: AutoMLSearch
+    thread: threading.Thread | None = None
+    result: SearchResult | None = None
+    error: str = ""
+    done: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def running(self) -> bool:
+        return self.thread is not None and not self.done.is_set()
+
+
+def start_optimisation(session, minutes: float, max_pixels: int, seed: int = 0) -> Optimisation:
+    """Start a search over the session's strokes in a background thread."""
+    current = getattr(session, "optimisation", None)
+    if current is not None and current.running:
+        raise PaintsegError("a search is already running")
+    with session.lock:
+        painted = [e for e in session.images if e.history.mask.any()]
+        if not painted:
+            raise PaintsegError("paint some strokes first: at least two classes")
+        images = [e.image for e in painted]
+        masks = [e.history.mask.copy() for e in painted]
+        names = {c.id: c.name for c in session.classes}
+        colours = session.colours()
+        present = sorted({int(k) for m in masks for k in np.unique(m) if k})
+        spec = session.features
+    search = AutoMLSearch(spec, minutes=minutes, seed=seed, max_pixels_per_class=max_pixels)
+    job = Optimisation(search=search)
+
+    def work() -> None:
+        try:
+            job.result = search.run(images, masks, class_names=[names.get(k, str(k)) for k in present],
+                                    class_colours=[colours.get(k, "#888888") for k in present])
+        except PaintsegError as exc:
+            job.error = str(exc)
+        except Exception as exc:  # shown in the page, never a dead panel
+            job.error = f"the search failed: {exc}"
+        finally:
+            job.done.set()
+
+    job.thread = threading.Thread(target=work, daemon=True, name=f"automl-{session.id[:8]}")
+    session.optimisation = job
+    job.thread.start()
+    return job
+
+
+def optimise_panel() -> html.Details:
+    return html.Details([
+        html.Summary("Optimise (AutoML)"),
+        html.Div([
+            html.P("TPOT searches filter families and classifiers on Dask workers, scored by "
+                   "mean IoU under folds that never split a stroke.", className="hint"),
+            html.Div([
+                html.Label("Budget", className="field-label inline"),
+                dcc.Input(id="optimise-minutes", type="number", min=0.1, max=600, step=0.1, value=2,
+                          className="num-input"),
+                html.Span("min", className="hint"),
+                html.Label("Pixels/class", className="field-label inline"),
+                dcc.Input(id="optimise-pixels", type="number", min=50, max=100000, step=50,
+                          value=2000, className="num-input"),
+            ], className="row"),
+            html.Div([
+                html.Button("Start search", id="optimise-start", className="btn btn-primary"),
+                html.Button("Cancel", id="optimise-cancel", className="btn", disabled=True),
+            ], className="row"),
+            html.Div(html.Div(id="optimise-bar", style={"width": "0%"}), className="progress"),
+            html.Div(id="optimise-status", className="hint"),
+            html.Div(id="optimise-board"),
+            html.Div([
+                html.Button("Use this model", id="optimise-use", className="btn", disabled=True),
+                html.Button("Download code", id="optimise-code", className="btn", disabled=True),
+            ], className="row"),
+            dcc.Interval(id="optimise-poll", interval=1000, disabled=True),
+            dcc.Download(id="optimise-download"),
+        ], className="panel-body"),
+    ], className="panel", id="optimise-panel", open=False)
+
+
+def _board(result: SearchResult) -> html.Table:
+    rows = [html.Tr([html.Th("#"), html.Th("pipeline"), html.Th("grouped mIoU"), html.Th("s")])]
+    for i, r in enumerate(result.leaderboard[:8], start=1):
+        rows.append(html.Tr([html.Td(i), html.Td(r["pipeline"]),
+                             html.Td(f"{r['grouped_cv_mean_iou']:.3f}"), html.Td(r["eval_seconds"])]))
+    return html.Table(rows, className="leaderboard")
+
+
+def _summary(result: SearchResult) -> str:
+    chosen = "default model kept (the search did not beat it)" if result.kept_default else "winner"
+    return (f"{result.evaluations} pipelines{' (cancelled)' if result.cancelled else ''}. Mean IoU, "
+            f"grouped CV: {result.grouped_score:.3f} vs default {result.default_grouped_score:.3f}; "
+            f"plain pixel K-fold: {result.pixel_kfold_score:.3f} vs "
+            f"{result.default_pixel_kfold_score:.3f}. Ready: {chosen}.")
 
 
 def register_optimise(app, store) -> None:
-    return None
+    from .server import _error, _message
+
+    @app.callback(
+        Output("optimise-poll", "disabled"), Output("optimise-status", "children"),
+        Output("optimise-start", "disabled"), Output("optimise-cancel", "disabled"),
+        Input("optimise-start", "n_clicks"), Input("optimise-cancel", "n_clicks"),
+        State("optimise-minutes", "value"), State("optimise-pixels", "value"),
+        State("session-id", "data"),
+        prevent_initial_call=True,
+    )
+    def control(start, cancel, minutes, pixels, session_id):
+        from dash import ctx
+
+        session = store.get(session_id)
+        if session is None:
+            return no_update, _error(PaintsegError("this session has expired: reload the page")), \
+                no_update, no_update
+        if ctx.triggered_id == "optimise-cancel":
+            job = getattr(session, "optimisation", None)
+            if job is not None and job.running:
+                job.search.cancel()
+                return False, "Stopping: the best pipeline so far is kept…", True, True
+            return no_update, no_update, no_update, no_update
+        try:
+            start_optimisation(session, float(minutes or 0), int(pixels or 2000))
+        except (PaintsegError, ValueError) as exc:
+            return True, _error(exc if isinstance(exc, PaintsegError) else PaintsegError(str(exc))), \
+                False, True
+        return False, "Starting Dask workers…", True, False
+
+    @app.callback(
+        Output("optimise-bar", "style"), Output("optimise-status", "children", allow_duplicate=True),
+        Output("optimise-board", "children"), Output("optimise-poll", "disabled", allow_duplicate=True),
+        Output("optimise-start", "disabled", allow_duplicate=True),
+        Output("optimise-cancel", "disabled", allow_duplicate=True),
+        Output("optimise-use", "disabled"), Output("optimise-code", "disabled"),
+        Input("optimise-poll", "n_intervals"), State("session-id", "data"),
+        prevent_initial_call=True,
+    )
+    def poll(_, session_id):
+        session = store.get(session_id)
+        job = getattr(session, "optimisation", None) if session else None
+        if job is None:
+            return (no_update,) * 3 + (True,) + (no_update,) * 4
+        if job.running:
+            p = job.search.progress()
+            width = f"{min(100, 100 * p['elapsed'] / max(p['budget'], 1)):.0f}%"
+            best = "-" if p["best_score"] is None else f"{p['best_score']:.3f}"
+            text = ("Stopping: the best pipeline so far is kept…" if job.search.cancelled else
+                    f"Generation {p['generation']} · {p['evaluations']} pipelines · "
+                    f"best grouped mIoU {best}")
+            return {"width": width}, text, no_update, False, True, job.search.cancelled, True, True
+        if job.error:
+            return {"width": "0%"}, _message(job.error, "error"), "", True, False, True, True, True
+        return ({"width": "100%"}, _summary(job.result), _board(job.result), True, False, True,
+                False, False)
+
+    @app.callback(
+        Output("rev", "data", allow_duplicate=True),
+        Output("message", "children", allow_duplicate=True),
+        Input("optimise-use", "n_clicks"), State("session-id", "data"), State("rev", "data"),
+        prevent_initial_call=True,
+    )
+    def use(_, session_id, rev):
+        session = store.get(session_id)
+        job = getattr(session, "optimisation", None) if session else None
+        if job is None or job.result is None:
+            return no_update, _message("no search result yet", "hint")
+        session.use_model(job.result.segmenter, "found by the search")
+        return rev + 1, _message("using the model found by the search", "ok")
+
+    @app.callback(
+        Output("optimise-download", "data"), Input("optimise-code", "n_clicks"),
+        State("session-id", "data"), prevent_initial_call=True,
+    )
+    def code(_, session_id):
+        session = store.get(session_id)
+        job = getattr(session, "optimisation", None) if session else None
+        if job is None or job.result is None:
+            return no_update
+        return dict(content=job.result.export_code(), filename="paintseg_pipeline.py")

@@ -271,6 +271,11 @@ def _register_callbacks(app: dash.Dash, store: SessionStore) -> None:  # noqa: C
         prevent_initial_call="initial_duplicate",
     )
 
+    app.clientside_callback(
+        "function(layer){ return {display: layer === 'probability' ? 'flex' : 'none'}; }",
+        Output("probability-row", "style"), Input("layer", "value"),
+    )
+
     @app.callback(
         Output("stroke-ack", "data"), Output("class-select", "options", allow_duplicate=True),
         Output("overlay", "data", allow_duplicate=True),

@@ -77,6 +77,7 @@ class Session:
     lock: threading.RLock = field(default_factory=threading.RLock)
     last_used: float = field(default_factory=time.time)
     acknowledged: dict[str, int] = field(default_factory=dict)  # page -> last stroke seq
+    optimisation: object | None = None  # the AutoML search of this session, if any
 
     def __post_init__(self) -> None:
         if not self.classes:

@@ -332,9 +332,7 @@
         loadImage(url, function (img) {
           S.layers[name] = img;
           redraw();
-          if (name === "segmentation" && S.lastStrokeTime) {
-            S.lastOverlayLatency = performance.now() - S.lastStrokeTime;
-          }
+          if (name === "segmentation") S.overlayLoadedAt = performance.now();
         });
       });
     },

@@ -1,0 +1,151 @@
+"""Responsiveness of the web app in a real headless Chromium.
+
+Measures, on generated STEM images served by `paintseg app`:
+- live mode: time from the mouse-up of a stroke to the updated overlay drawn in the
+  page (first stroke after opening, then the median of the following strokes);
+- the browser's memory with the image open and segmented (JS heap, and the
+  resident memory of all Chromium processes).
+
+    python benchmarks/bench_app.py [--sizes 1024 2048] [--strokes 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(image: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "paintseg.cli", "app", str(image), "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/"
+    for _ in range(200):
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return proc, url
+        except OSError:
+            time.sleep(0.25)
+    raise RuntimeError("server did not start")
+
+
+def chromium_rss_mib(browser_pid: int | None) -> float:
+    import psutil
+
+    total = 0
+    for p in psutil.process_iter(["name", "cmdline"]):
+        if "chrom" in (p.info["name"] or "") and not p.info["name"].startswith("chromedriver"):
+            with contextlib.suppress(psutil.Error):
+                total += p.memory_info().rss
+    return total / 2**20
+
+
+def measure(size: int, n_strokes: int) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    from paintseg.demo import make_stem_image, simulate_strokes
+    from paintseg.io import write_tiff_image
+
+    demo = make_stem_image(size, seed=11)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"stem{size}.tif"
+        write_tiff_image(path, demo.image.astype("float32"), demo.pixel_size_nm, "nm")
+        strokes = simulate_strokes(demo.truth, grains=demo.grains, seed=3, strokes_per_class=6)
+        server, url = start_server(path)
+        try:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+                page = browser.new_page(viewport={"width": 1440, "height": 900})
+                page.goto(url)
+                page.wait_for_function("() => window.paintseg && window.paintseg.state.image")
+                page.wait_for_function("() => document.querySelectorAll('#class-select label').length >= 2")
+                page.click("#live-mode label")
+                box = page.locator("#viewer canvas").bounding_box()
+                scale, ox, oy = page.evaluate(
+                    "() => { const s = window.paintseg.state; return [s.scale, s.ox, s.oy]; }")
+
+                def screen(x, y):
+                    return box["x"] + ox + x * scale, box["y"] + oy + y * scale
+
+                import cv2
+                import numpy as np
+
+                paths = []
+                for k in (1, 2):
+                    n, comp = cv2.connectedComponents((strokes == k).astype(np.uint8))
+                    for c in range(1, n):
+                        ys, xs = np.nonzero(comp == c)
+                        order = np.argsort(xs)
+                        pts = np.stack([xs[order], ys[order]], 1)[:: max(1, len(xs) // 6)]
+                        paths.append((k, pts))
+                paths = sorted(paths, key=lambda kp: kp[0])
+                order = [paths[0], paths[-1]] + paths[1:-1]  # two classes first
+                latencies = []
+                for i, (k, pts) in enumerate(order[: n_strokes + 2]):
+                    page.locator("#class-select label").nth(k - 1).click()
+                    page.mouse.move(*screen(*pts[0]))
+                    page.mouse.down()
+                    for x, y in pts[1:]:
+                        page.mouse.move(*screen(x, y))
+                    page.mouse.up()
+                    if i == 0:
+                        continue  # one class only: nothing to train yet
+                    page.wait_for_function(
+                        "() => { const s = window.paintseg.state;"
+                        " return s.overlayLoadedAt && s.overlayLoadedAt > s.lastStrokeTime; }",
+                        timeout=120_000)
+                    latencies.append(page.evaluate(
+                        "() => window.paintseg.state.overlayLoadedAt - window.paintseg.state.lastStrokeTime"))
+                time.sleep(1)
+                cdp = page.context.new_cdp_session(page)
+                cdp.send("Performance.enable")
+                metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+                rss = chromium_rss_mib(None)
+                browser.close()
+        finally:
+            server.terminate()
+            server.wait(10)
+    return {
+        "size": size, "first_ms": latencies[0],
+        "median_ms": statistics.median(latencies[1:]) if len(latencies) > 1 else float("nan"),
+        "max_ms": max(latencies[1:]) if len(latencies) > 1 else float("nan"),
+        "strokes": len(latencies), "js_heap_mib": metrics.get("JSHeapUsedSize", 0) / 2**20,
+        "chromium_rss_mib": rss,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1024, 2048])
+    parser.add_argument("--strokes", type=int, default=8)
+    args = parser.parse_args()
+    print(f"{os.cpu_count()} cores; live mode, default features and classifier\n")
+    print("| image | first stroke → overlay (ms) | median later strokes (ms) | max (ms) | strokes "
+          "| JS heap (MiB) | Chromium RSS, all processes (MiB) |")
+    print("|---|---|---|---|---|---|---|")
+    for size in args.sizes:
+        r = measure(size, args.strokes)
+        print(f"| {size}×{size} | {r['first_ms']:.0f} | {r['median_ms']:.0f} | {r['max_ms']:.0f} | "
+              f"{r['strokes']} | {r['js_heap_mib']:.1f} | {r['chromium_rss_mib']:.0f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -93,6 +93,17 @@ class App:
                 m.move(*self.to_screen(a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t))
         m.up()
 
+    def paint_demo_strokes(self):
+        """Add a third class and paint the bundled sample strokes of all three."""
+        self.page.click("#class-add")
+        self.page.wait_for_function(
+            "() => document.querySelectorAll('#class-select label').length === 3")
+        for k, paths in demo_stroke_paths().items():
+            self.select_class(k - 1)
+            for path in paths:
+                self.stroke(path)
+        return self.counts()
+
     def select_class(self, n):
         self.page.locator("#class-select label").nth(n).click()
 
@@ -144,13 +155,7 @@ def app(browser, server):
 
 def test_paint_train_export_and_predict(app, tmp_path):
     page = app.page
-    page.click("#class-add")
-    page.wait_for_function("() => document.querySelectorAll('#class-select label').length === 3")
-    for k, paths in demo_stroke_paths().items():
-        app.select_class(k - 1)
-        for path in paths:
-            app.stroke(path)
-    counts = app.counts()
+    counts = app.paint_demo_strokes()
     assert all(c > 200 for c in counts), counts
     app.train()
     page.wait_for_function("() => window.paintseg.state.layers.segmentation")
@@ -282,13 +287,7 @@ def test_sessions_are_separate_and_survive_a_reload(browser, server):
 @pytest.mark.slow
 def test_optimise_panel_runs_a_search_and_uses_the_winner(app):
     page = app.page
-    page.click("#class-add")
-    page.wait_for_function("() => document.querySelectorAll('#class-select label').length === 3")
-    for k, paths in demo_stroke_paths().items():
-        app.select_class(k - 1)
-        for path in paths:
-            app.stroke(path)
-    app.counts()
+    app.paint_demo_strokes()
     page.click("#optimise-panel > summary")
     page.fill("#optimise-minutes", "0.2")
     page.fill("#optimise-pixels", "200")
@@ -309,4 +308,4 @@ def test_optimise_panel_runs_a_search_and_uses_the_winner(app):
     page.wait_for_function("() => window.paintseg.state.layers.segmentation", timeout=60_000)
     with page.expect_download() as info:
         page.click("#optimise-code")
-    assert "make_pipeline" in open(info.value.path()).read()
+    assert "make_pipeline" in Path(info.value.path()).read_text()

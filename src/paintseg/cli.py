@@ -27,6 +27,12 @@ app = typer.Typer(
 )
 err = Console(stderr=True)
 
+ImagesArg = Annotated[list[Path], typer.Argument(help="Training images.")]
+LabelsOpt = Annotated[list[Path], typer.Option("--labels", "-l",
+                                               help="Stroke mask per image (0 = unlabelled).")]
+ModelOut = Annotated[Path, typer.Option("--out", "-o", help="Model file to write.")]
+FeaturesOpt = Annotated[str, typer.Option(help="Feature preset: stem, ilastik, weka.")]
+
 
 @contextmanager
 def _progress(enabled: bool = True) -> Iterator[Progress]:
@@ -46,11 +52,10 @@ def _fail(message: str) -> None:
 
 @app.command()
 def train(
-    images: Annotated[list[Path], typer.Argument(help="Training images.")],
-    labels: Annotated[list[Path], typer.Option("--labels", "-l",
-                                               help="Stroke mask per image (0 = unlabelled).")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Model file to write.")],
-    features: Annotated[str, typer.Option(help="Feature preset: stem, ilastik, weka.")] = "stem",
+    images: ImagesArg,
+    labels: LabelsOpt,
+    out: ModelOut,
+    features: FeaturesOpt = "stem",
     classifier: Annotated[str, typer.Option(
         help="random_forest, extra_trees, xgboost, lightgbm, demo_tpot.")] = "random_forest",
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
@@ -148,16 +153,15 @@ def demo(
 
 @app.command()
 def automl(
-    images: Annotated[list[Path], typer.Argument(help="Training images.")],
-    labels: Annotated[list[Path], typer.Option("--labels", "-l",
-                                               help="Stroke mask per image (0 = unlabelled).")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Model file to write.")],
+    images: ImagesArg,
+    labels: LabelsOpt,
+    out: ModelOut,
     minutes: Annotated[float, typer.Option(help="Time budget of the search.")] = 5.0,
     export_code: Annotated[Path | None, typer.Option(help="Write the pipeline as Python code.")] = None,
     scheduler: Annotated[str | None, typer.Option(
         help="Dask scheduler address (tcp://host:port); default: local workers.")] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
-    features: Annotated[str, typer.Option(help="Feature preset: stem, ilastik, weka.")] = "stem",
+    features: FeaturesOpt = "stem",
     max_pixels: Annotated[int, typer.Option(help="Pixels per class the search sees.")] = 2000,
     workers: Annotated[int, typer.Option(help="Local worker processes.")] = 2,
 ) -> None:

@@ -233,26 +233,16 @@ def _register_callbacks(app: dash.Dash, store: SessionStore) -> None:  # noqa: C
                     _class_options(session), selected, session.colours(), info, overlay,
                     model_classes, prob_value, preset, session.classifier)
 
-    app.clientside_callback(
-        "function(info){ if (window.paintseg) window.paintseg.setImage(info); return null; }",
-        Output("js-sink", "data", allow_duplicate=True), Input("image-info", "data"),
-        prevent_initial_call=True,
-    )
-    app.clientside_callback(
-        "function(o){ if (window.paintseg) window.paintseg.setOverlay(o); return null; }",
-        Output("js-sink", "data", allow_duplicate=True), Input("overlay", "data"),
-        prevent_initial_call=True,
-    )
-    app.clientside_callback(
-        "function(seq){ if (window.paintseg && seq) window.paintseg.ack(seq); return null; }",
-        Output("js-sink", "data", allow_duplicate=True), Input("stroke-ack", "data"),
-        prevent_initial_call=True,
-    )
-    app.clientside_callback(
-        "function(n){ if (window.paintseg) window.paintseg.fit(); return null; }",
-        Output("js-sink", "data", allow_duplicate=True), Input("fit-button", "n_clicks"),
-        prevent_initial_call=True,
-    )
+    # Stores and buttons whose changes go straight to the viewer's JavaScript.
+    for method, component, prop in (("setImage", "image-info", "data"),
+                                    ("setOverlay", "overlay", "data"),
+                                    ("ack", "stroke-ack", "data"),
+                                    ("fit", "fit-button", "n_clicks")):
+        app.clientside_callback(
+            f"function(v){{ if (window.paintseg) window.paintseg.{method}(v); return null; }}",
+            Output("js-sink", "data", allow_duplicate=True), Input(component, prop),
+            prevent_initial_call=True,
+        )
     app.clientside_callback(
         """function(tool, width, label, colours, opacity, layer, strokes) {
             if (!window.paintseg) return null;

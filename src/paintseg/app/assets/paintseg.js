@@ -341,6 +341,7 @@
       redraw();
     },
     ack: function (seq) {
+      if (!seq) return;
       S.pending = S.pending.filter(function (s) { return s.seq > seq; });
       if (S.pending.length) sendPending();
     },

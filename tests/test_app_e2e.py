@@ -159,6 +159,12 @@ def test_paint_train_export_and_predict(app, tmp_path):
     assert all(c > 200 for c in counts), counts
     app.train()
     page.wait_for_function("() => window.paintseg.state.layers.segmentation")
+    page.wait_for_selector("#class-select .class-fraction")
+    fractions = [float(t.split()[0]) for t in
+                 page.locator("#class-select .class-fraction").all_inner_texts()]
+    truth_fractions = np.bincount(read_mask(DATA / "demo_truth.png").ravel())[1:] / 512**2 * 100
+    assert abs(sum(fractions) - 100) < 0.5
+    np.testing.assert_allclose(fractions, truth_fractions, atol=8)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "app-trained.png"))
 

@@ -139,14 +139,18 @@ def _picture_urls(session: Session, probability_class=None) -> tuple[dict | None
 
 def _class_options(session: Session) -> list[dict]:
     counts = session.pixel_counts()
-    return [{
-        "label": html.Span([
-            html.Span(className="swatch", style={"background": c.colour}),
-            html.Span(c.name, className="class-name"),
-            html.Span(f"{counts.get(c.id, 0):,} px", className="class-count"),
-        ], className="class-label"),
-        "value": c.id,
-    } for c in session.classes]
+    fractions = session.phase_fractions()
+    options = []
+    for c in session.classes:
+        parts = [html.Span(className="swatch", style={"background": c.colour}),
+                 html.Span(c.name, className="class-name"),
+                 html.Span(f"{counts.get(c.id, 0):,} px", className="class-count",
+                           title="painted pixels")]
+        if c.id in fractions:
+            parts.append(html.Span(f"{100 * fractions[c.id]:.1f} %", className="class-fraction",
+                                   title="area fraction in the segmentation of this image"))
+        options.append({"label": html.Span(parts, className="class-label"), "value": c.id})
+    return options
 
 
 def _image_meta(session: Session) -> str:

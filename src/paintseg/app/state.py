@@ -293,6 +293,22 @@ class Session:
                 self.results[index] = result
         return result
 
+    def cached_result(self) -> Result | None:
+        """The current image's prediction if it is already computed (never computes)."""
+        with self.lock:
+            cached = self.results.get(self.current)
+            if cached is not None and cached.model_version == self.model_version:
+                return cached
+            return None
+
+    def phase_fractions(self) -> dict[int, float]:
+        """Area fraction of each class in the current image's segmentation, if known."""
+        result = self.cached_result()
+        if result is None:
+            return {}
+        counts = np.bincount(result.labels.ravel(), minlength=int(result.classes.max()) + 1)
+        return {int(k): float(counts[int(k)]) / result.labels.size for k in result.classes}
+
     def use_model(self, seg: Segmenter, origin: str) -> None:
         with self.lock:
             for k, name, colour in zip(seg.classes_, seg.class_names_, seg.class_colours_,

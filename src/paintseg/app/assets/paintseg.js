@@ -269,6 +269,19 @@
     img.src = url;
   }
 
+  function loadLayer(name) {
+    const url = (S.overlayUrls || {})[name + "_url"];
+    S.layerUrls = S.layerUrls || {};
+    if (!url || S.layerUrls[name] === url) return;
+    S.layerUrls[name] = url;
+    loadImage(url, function (img) {
+      if (S.layerUrls[name] !== url) return;  // a newer picture was asked for meanwhile
+      S.layers[name] = img;
+      if (name === "segmentation") S.overlayLoadedAt = performance.now();
+      redraw();
+    });
+  }
+
   function init() {
     const container = document.getElementById("viewer");
     if (!container || S.container === container) return !!container;
@@ -325,19 +338,19 @@
       });
     },
     setOverlay: function (overlay) {
-      const names = ["segmentation", "uncertainty", "probability"];
-      names.forEach(function (name) {
-        const url = overlay && overlay[name + "_url"];
-        if (!url) { S.layers[name] = null; redraw(); return; }
-        loadImage(url, function (img) {
-          S.layers[name] = img;
-          redraw();
-          if (name === "segmentation") S.overlayLoadedAt = performance.now();
-        });
-      });
+      // Only the layer on show is fetched; the others when they are chosen.
+      S.overlayUrls = overlay || {};
+      if (!overlay) {
+        S.layers = { segmentation: null, uncertainty: null, probability: null };
+        S.layerUrls = {};
+        redraw();
+        return;
+      }
+      loadLayer(S.show);
     },
     configure: function (cfg) {
       Object.assign(S, cfg);
+      loadLayer(S.show);
       redraw();
     },
     ack: function (seq) {

@@ -108,7 +108,7 @@ def predict(
 ) -> None:
     """Segment images with a trained model and write their masks."""
     from .io import SUPPORTED_SUFFIXES, read_image, write_mask, write_probabilities
-    from .segmenter import Segmenter
+    from .segmenter import Segmenter, labels_from_proba
 
     seg = Segmenter.load(model)
     for path in inputs:
@@ -123,8 +123,6 @@ def predict(
             progress.update(task, description=f"segmenting {source.name}")
             image = read_image(source)
             probabilities = seg.predict_proba(image)
-            from .segmenter import labels_from_proba
-
             write_mask(target, labels_from_proba(probabilities, seg.classes_))
             if proba:
                 stem = target.stem[: -len("_mask")] if target.stem.endswith("_mask") else target.stem

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-import time
 from pathlib import Path
 
 import dash
@@ -524,7 +523,3 @@ def _train_status(summary: dict) -> str:
     pixels = sum(summary["labelled_pixels"].values())
     return (f"Trained on {pixels:,} pixels, {len(summary['labelled_pixels'])} classes, "
             f"{summary['n_features']} features, in {summary['seconds']:.2f} s")
-
-
-def _now() -> float:
-    return time.perf_counter()

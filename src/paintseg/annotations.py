@@ -34,19 +34,39 @@ class Stroke:
 
 
 def draw_stroke(mask: np.ndarray, stroke: Stroke) -> np.ndarray:
-    """Paint ``stroke`` into ``mask`` in place (class id, or 0 for the eraser)."""
+    """Paint ``stroke`` into ``mask`` in place (class id, or 0 for the eraser).
+
+    A pixel is painted when its centre lies within ``width / 2`` of the polyline,
+    which is what a round brush of that width covers in the browser.
+    """
     if len(stroke.points) == 0:
         return mask
+    radius = stroke.width / 2
+    h, w = mask.shape
+    reach = int(np.ceil(radius)) + 1
+    x0 = max(0, int(np.floor(stroke.points[:, 0].min())) - reach)
+    y0 = max(0, int(np.floor(stroke.points[:, 1].min())) - reach)
+    x1 = min(w, int(np.ceil(stroke.points[:, 0].max())) + reach + 1)
+    y1 = min(h, int(np.ceil(stroke.points[:, 1].max())) + reach + 1)
+    if x1 <= x0 or y1 <= y0:
+        return mask  # entirely outside the image
+    # the centre line, one pixel wide, on a window around the stroke
+    line = np.ones((y1 - y0, x1 - x0), np.uint8)
     scale = 1 << SUBPIXEL_BITS
-    pts = np.round(stroke.points * scale).astype(np.int32)
-    thickness = max(1, int(round(stroke.width)))
-    value = int(stroke.label)
-    if len(pts) == 1:
-        cv2.circle(mask, tuple(int(v) for v in pts[0]), int(round(stroke.width / 2 * scale)),
-                   value, -1, lineType=cv2.LINE_8, shift=SUBPIXEL_BITS)
+    pts = np.round((stroke.points - [x0, y0]) * scale).astype(np.int32)
+    if len(pts) == 1:  # a dab: its nearest pixel is the centre
+        px, py = np.round(stroke.points[0] - [x0, y0]).astype(int)
+        if not (0 <= py < line.shape[0] and 0 <= px < line.shape[1]):
+            return mask
+        line[py, px] = 0
     else:
-        cv2.polylines(mask, [pts.reshape(-1, 1, 2)], False, value, thickness=thickness,
+        cv2.polylines(line, [pts.reshape(-1, 1, 2)], False, 0, thickness=1,
                       lineType=cv2.LINE_8, shift=SUBPIXEL_BITS)
+    if line.all():  # the centre line misses the window entirely
+        return mask
+    distance = cv2.distanceTransform(line, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    window = mask[y0:y1, x0:x1]
+    window[distance <= radius] = int(stroke.label)
     return mask
 
 

@@ -1,0 +1,85 @@
+"""The app's server-side state without a browser: strokes, undo, queue, exports."""
+
+import io
+import zipfile
+
+import numpy as np
+import pytest
+
+from paintseg import PaintsegError
+from paintseg.annotations import Stroke, StrokeHistory, draw_stroke
+from paintseg.app.state import Session
+from paintseg.io import Image
+
+
+def test_a_stroke_paints_a_band_of_its_width():
+    mask = np.zeros((50, 80), np.uint8)
+    draw_stroke(mask, Stroke(np.array([[10.0, 25.0], [70.0, 25.0]]), width=9, label=3))
+    rows = np.flatnonzero(mask[:, 40])
+    assert set(np.unique(mask)) == {0, 3}
+    assert 8 <= len(rows) <= 10 and rows.min() >= 20 and rows.max() <= 30
+    draw_stroke(mask, Stroke(np.array([[40.0, 25.0]]), width=20, label=0))  # an eraser dab
+    assert mask[25, 40] == 0 and mask[25, 15] == 3
+
+
+def test_undo_replays_exactly():
+    history = StrokeHistory((40, 40))
+    history.push("stroke", Stroke(np.array([[5.0, 5.0], [30.0, 5.0]]), 4, 1))
+    after_one = history.mask.copy()
+    history.push("stroke", Stroke(np.array([[5.0, 5.0], [5.0, 30.0]]), 6, 2))
+    history.push("clear", None)
+    assert not history.mask.any()
+    history.undo()
+    history.undo()
+    np.testing.assert_array_equal(history.mask, after_one)
+
+
+def _session(size=64):
+    image = Image(np.random.default_rng(0).random((size, size)).astype(np.float32), name="r.png")
+    session = Session()
+    session.add_image(image)
+    return session
+
+
+def test_stroke_queue_is_applied_once_and_in_order():
+    session = _session()
+    uid = session.entry().uid
+    first = {"seq": 1, "image": uid, "points": [[5, 5], [20, 5]], "width": 3, "label": 1}
+    second = {"seq": 2, "image": uid, "points": [[5, 5], [20, 5]], "width": 3, "label": 2}
+    assert session.apply_queue("page", [first]) == (1, 1)
+    assert session.apply_queue("page", [first, second]) == (2, 1)  # resent: not applied twice
+    assert session.pixel_counts()[1] == 0 and session.pixel_counts()[2] > 0
+    assert len(session.entry().history.operations) == 2
+    # another page (a reload) numbers its strokes from 1 again
+    assert session.apply_queue("reloaded", [first]) == (1, 1)
+
+
+def test_bad_strokes_are_refused():
+    session = _session()
+    with pytest.raises(PaintsegError, match="malformed"):
+        session.add_stroke({"points": [[1, float("nan")]], "width": 3, "label": 1})
+    with pytest.raises(PaintsegError, match="no class 9"):
+        session.add_stroke({"points": [[1, 1]], "width": 3, "label": 9})
+
+
+def test_classes_train_and_export():
+    session = _session(96)
+    uid = session.entry().uid
+    with pytest.raises(PaintsegError, match="paint some strokes"):
+        session.train()
+    session.add_stroke({"image": uid, "points": [[5, 10], [40, 10]], "width": 5, "label": 1})
+    with pytest.raises(PaintsegError, match="only 'phase 1'"):
+        session.train()
+    extra = session.add_class("pores")
+    session.add_stroke({"image": uid, "points": [[5, 60], [40, 60]], "width": 5, "label": 2})
+    session.add_stroke({"image": uid, "points": [[60, 30], [90, 30]], "width": 5, "label": extra.id})
+    summary = session.train()
+    assert summary["n_features"] > 0
+    assert abs(sum(session.phase_fractions().values()) - 1) < 1e-9
+    tiles = zipfile.ZipFile(io.BytesIO(session.export_tiles(32)))
+    assert sum(n.startswith("masks/") for n in tiles.namelist()) == 9
+    with pytest.raises(PaintsegError, match="smaller than one"):
+        session.export_tiles(128)
+    session.delete_class(extra.id)
+    assert extra.id not in session.pixel_counts()
+    assert not (session.entry().history.mask == extra.id).any()

@@ -173,7 +173,7 @@ def test_cli_unreachable_scheduler_and_bad_budget(files):
 def test_cli_ctrl_c_keeps_the_best_so_far(files):
     proc = _cli(files / "image.tif", "--labels", files / "strokes.png", "--minutes", 5,
                 "--out", files / "m.paintseg", "--max-pixels", 200)
-    time.sleep(25)
+    time.sleep(35)  # workers up and a first generation evaluated
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=180)
     assert proc.returncode == 0, err

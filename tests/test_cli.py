@@ -104,5 +104,7 @@ def test_bad_inputs_give_one_line_and_no_output(trained, tmp_path):
 def test_help_lists_every_command():
     r = run("--help")
     assert r.returncode == 0
-    for command in ("train", "predict", "demo", "app"):
+    for command in ("train", "predict", "automl", "demo", "app"):
         assert command in r.stdout
+    r = run("--version")
+    assert r.returncode == 0 and r.stdout.startswith("paintseg 0.")

@@ -201,10 +201,11 @@ def test_eraser_undo_and_clear(app):
     app.stroke([(100, 100), (180, 120)])
     painted = app.counts()[0]
     assert painted > 100
-    app.page.click("#tool label:nth-child(2)")  # eraser
+    app.page.keyboard.press("e")  # eraser
+    app.page.wait_for_function("() => window.paintseg.state.tool === 'eraser'")
     app.stroke([(90, 100), (190, 120)])
     assert app.counts()[0] < painted * 0.2
-    app.page.click("#undo-button")
+    app.page.keyboard.press("Control+z")
     app.page.wait_for_function(
         f"() => document.querySelector('#class-select .class-count').innerText"
         f" === '{painted:,} px'")
@@ -215,6 +216,35 @@ def test_eraser_undo_and_clear(app):
     app.page.wait_for_function(
         f"() => document.querySelector('#class-select .class-count').innerText"
         f" === '{painted:,} px'")
+
+
+def test_strokes_stay_in_image_pixels_when_zoomed_and_panned(app, tmp_path):
+    page = app.page
+    box = page.locator("#viewer canvas").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 3, box["y"] + box["height"] / 3)
+    for _ in range(5):
+        page.mouse.wheel(0, -240)  # zoom in about the cursor
+    page.mouse.move(box["x"] + 300, box["y"] + 300)
+    page.mouse.down(button="right")  # pan
+    page.mouse.move(box["x"] + 260, box["y"] + 340, steps=5)
+    page.mouse.up(button="right")
+    scale = page.evaluate("() => window.paintseg.state.scale")
+    assert scale > 3
+    app.select_class(1)
+    page.keyboard.press("BracketLeft")  # a narrower brush: 8 -> 6 pixels
+    page.wait_for_function("() => window.paintseg.state.width === 6")
+    # the image pixel now under the middle of the view
+    cx, cy = page.evaluate("""() => { const s = window.paintseg.state;
+        const r = s.canvas.getBoundingClientRect();
+        return [Math.round((r.width / 2 - s.ox) / s.scale),
+                Math.round((r.height / 2 - s.oy) / s.scale)]; }""")
+    app.stroke([(cx - 10, cy), (cx + 10, cy)])
+    app.counts()
+    app.download("#export-strokes").save_as(tmp_path / "strokes.png")
+    strokes = read_mask(tmp_path / "strokes.png")
+    ys, xs = np.nonzero(strokes == 2)
+    assert abs(ys.mean() - cy) < 1.0 and abs(xs.mean() - cx) < 1.5
+    assert 5 <= len(np.unique(ys)) <= 7  # the band is as wide as the brush, in image pixels
 
 
 def test_live_mode_updates_the_overlay_after_each_stroke(app):

@@ -234,7 +234,10 @@
 
   function onKey(ev, down) {
     const tag = (ev.target && ev.target.tagName) || "";
-    if (tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT") return;
+    const type = (ev.target && ev.target.type) || "";
+    const typing = (tag === "INPUT" && ["radio", "checkbox", "range", "button"].indexOf(type) < 0)
+      || tag === "TEXTAREA" || tag === "SELECT" || (ev.target && ev.target.isContentEditable);
+    if (typing) return;
     if (ev.code === "Space") { S.spaceDown = down; ev.preventDefault(); redraw(); return; }
     if (!down) return;
     const click = function (id) { const el = document.getElementById(id); if (el) el.click(); };

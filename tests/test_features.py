@@ -36,6 +36,16 @@ def test_gradient_and_laplacian_match_scipy(noise):
     assert np.abs(one(np.full((30, 30), 0.7, np.float32), "laplacian", 2.0)).max() < 1e-6
 
 
+def test_dog_and_sobel_match_scipy(noise):
+    img = noise.astype(np.float64)
+    ref = ndi.gaussian_filter(img, 2.0, mode="reflect") - ndi.gaussian_filter(img, 3.2, mode="reflect")
+    np.testing.assert_allclose(one(noise, "dog", 2.0)[..., 0], ref, atol=2e-5)
+    smooth = ndi.gaussian_filter(img, 2.0, mode="reflect")
+    # OpenCV's 3x3 Sobel equals scipy's; compare away from the border handling
+    ref = np.hypot(ndi.sobel(smooth, axis=1), ndi.sobel(smooth, axis=0))
+    np.testing.assert_allclose(one(noise, "sobel", 2.0)[..., 0][1:-1, 1:-1], ref[1:-1, 1:-1], atol=1e-4)
+
+
 def test_hessian_eigenvalues_match_scipy_derivatives(noise):
     ours = one(noise, "hessian", 2.0)
     img = noise.astype(np.float64)

@@ -52,14 +52,13 @@ def draw_stroke(mask: np.ndarray, stroke: Stroke) -> np.ndarray:
         return mask  # entirely outside the image
     # the centre line, one pixel wide, on a window around the stroke
     line = np.ones((y1 - y0, x1 - x0), np.uint8)
-    scale = 1 << SUBPIXEL_BITS
-    pts = np.round((stroke.points - [x0, y0]) * scale).astype(np.int32)
-    if len(pts) == 1:  # a dab: its nearest pixel is the centre
+    if len(stroke.points) == 1:  # a dab: its nearest pixel is the centre
         px, py = np.round(stroke.points[0] - [x0, y0]).astype(int)
         if not (0 <= py < line.shape[0] and 0 <= px < line.shape[1]):
             return mask
         line[py, px] = 0
     else:
+        pts = np.round((stroke.points - [x0, y0]) * (1 << SUBPIXEL_BITS)).astype(np.int32)
         cv2.polylines(line, [pts.reshape(-1, 1, 2)], False, 0, thickness=1,
                       lineType=cv2.LINE_8, shift=SUBPIXEL_BITS)
     if line.all():  # the centre line misses the window entirely

@@ -20,7 +20,6 @@ import io
 import json
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -263,15 +262,13 @@ class AutoMLSearch:
 
     # -- the search ----------------------------------------------------------------
     def run(self, images, strokes, *, class_names=None, class_colours=None,
-            quiet: bool = True, on_start: Callable[[], None] | None = None) -> SearchResult:
+            quiet: bool = True) -> SearchResult:
         data = prepare_search_data(images, strokes, self.spec,
                                    max_pixels_per_class=self.max_pixels_per_class,
                                    folds=self.folds, seed=self.seed)
         tpot_client, client, cluster = connect(self.scheduler, self.n_workers)
         try:
             self._started = time.time()
-            if on_start:
-                on_start()
             estimator = self._make_tpot(data, tpot_client)
             self._estimator = estimator
             if self._cancelled.is_set():
@@ -345,7 +342,7 @@ def to_paintseg_pipeline(pipeline) -> Pipeline:
             out.append(ColumnGroupSelector(columns=[int(c) for c in step.sel_subset],
                                            name=str(step.name)))
         elif isinstance(step, Pipeline):
-            out.extend(to_paintseg_pipeline(step).steps[i][1] for i in range(len(step.steps)))
+            out.extend(inner for _, inner in to_paintseg_pipeline(step).steps)
         else:
             out.append(clone(step))
     return make_pipeline(*out)

@@ -35,11 +35,11 @@ FeaturesOpt = Annotated[str, typer.Option(help="Feature preset: stem, ilastik, w
 
 
 @contextmanager
-def _progress(enabled: bool = True) -> Iterator[Progress]:
+def _progress() -> Iterator[Progress]:
     progress = Progress(
         SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
         TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
-        console=err, transient=True, disable=not enabled,
+        console=err, transient=True,
     )
     with progress:
         yield progress
@@ -61,9 +61,28 @@ def _main(
     """Scribble-based segmentation of scientific images: paint a few strokes, segment all."""
 
 
-def _fail(message: str) -> None:
+def _print_error(message: object) -> None:
     err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+
+
+def _fail(message: str) -> None:
+    _print_error(message)
     raise typer.Exit(1)
+
+
+def _read_training(images: list[Path], labels: list[Path], on_read=None) -> tuple[list, list]:
+    """The training images and their stroke masks, one mask per image."""
+    from .io import read_image, read_mask
+
+    if len(images) != len(labels):
+        _fail(f"{len(images)} images but {len(labels)} --labels masks: give one mask per image")
+    pixels, masks = [], []
+    for image_path, mask_path in zip(images, labels, strict=True):
+        pixels.append(read_image(image_path))
+        masks.append(read_mask(mask_path))
+        if on_read:
+            on_read()
+    return pixels, masks
 
 
 @app.command()
@@ -77,18 +96,11 @@ def train(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
 ) -> None:
     """Train a model from images and their stroke masks."""
-    from .io import read_image, read_mask
     from .segmenter import Segmenter
 
-    if len(images) != len(labels):
-        _fail(f"{len(images)} images but {len(labels)} --labels masks: give one mask per image")
     with _progress() as progress:
         task = progress.add_task("reading", total=len(images) + 2)
-        pixels, masks = [], []
-        for image_path, mask_path in zip(images, labels, strict=True):
-            pixels.append(read_image(image_path))
-            masks.append(read_mask(mask_path))
-            progress.advance(task)
+        pixels, masks = _read_training(images, labels, lambda: progress.advance(task))
         seg = Segmenter(features=features, classifier=classifier, random_state=seed)
         seg.fit(pixels, masks, progress=lambda msg: progress.update(task, description=msg,
                                                                     advance=1))
@@ -184,14 +196,10 @@ def automl(
     import threading
 
     from .automl import AutoMLSearch
-    from .io import read_image, read_mask
 
-    if len(images) != len(labels):
-        _fail(f"{len(images)} images but {len(labels)} --labels masks: give one mask per image")
     if export_code is not None and export_code.suffix != ".py":
         _fail("--export-code must name a .py file")
-    pixels = [read_image(p) for p in images]
-    masks = [read_mask(p) for p in labels]
+    pixels, masks = _read_training(images, labels)
     search = AutoMLSearch(features, minutes=minutes, seed=seed, max_pixels_per_class=max_pixels,
                           scheduler=scheduler, n_workers=workers)
     outcome: dict = {}
@@ -276,7 +284,7 @@ def main() -> None:
     try:
         app()
     except PaintsegError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        _print_error(exc)
         sys.exit(1)
     except KeyboardInterrupt:
         err.print("interrupted")

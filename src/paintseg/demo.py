@@ -285,6 +285,4 @@ def write_demo(folder, size: int = 512, seed: int = 0) -> dict[str, Path]:
 
 def bundled_demo_path() -> Path:
     """The 512x512 demo image shipped with the package."""
-    from pathlib import Path
-
     return Path(__file__).parent / "data" / "demo_stem.tif"

@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-import numpy as np
 from dash import Input, Output, State, dcc, html, no_update
 
 from ..automl import AutoMLSearch, SearchResult
@@ -34,26 +33,17 @@ class Optimisation:
 
 def start_optimisation(session, minutes: float, max_pixels: int, seed: int = 0) -> Optimisation:
     """Start a search over the session's strokes in a background thread."""
-    current = getattr(session, "optimisation", None)
+    current = session.optimisation
     if current is not None and current.running:
         raise PaintsegError("a search is already running")
-    with session.lock:
-        painted = [e for e in session.images if e.history.mask.any()]
-        if not painted:
-            raise PaintsegError("paint some strokes first: at least two classes")
-        images = [e.image for e in painted]
-        masks = [e.history.mask.copy() for e in painted]
-        names = {c.id: c.name for c in session.classes}
-        colours = session.colours()
-        present = sorted({int(k) for m in masks for k in np.unique(m) if k})
-        spec = session.features
-    search = AutoMLSearch(spec, minutes=minutes, seed=seed, max_pixels_per_class=max_pixels)
+    images, masks, names, colours = session.training_set()
+    search = AutoMLSearch(session.features, minutes=minutes, seed=seed,
+                          max_pixels_per_class=max_pixels)
     job = Optimisation(search=search)
 
     def work() -> None:
         try:
-            job.result = search.run(images, masks, class_names=[names.get(k, str(k)) for k in present],
-                                    class_colours=[colours.get(k, "#888888") for k in present])
+            job.result = search.run(images, masks, class_names=names, class_colours=colours)
         except PaintsegError as exc:
             job.error = str(exc)
         except Exception as exc:  # shown in the page, never a dead panel
@@ -118,6 +108,10 @@ def _summary(result: SearchResult) -> str:
 def register_optimise(app, store) -> None:
     from .server import _error, _message
 
+    def job_of(session_id) -> Optimisation | None:
+        session = store.get(session_id)
+        return session.optimisation if session is not None else None
+
     @app.callback(
         Output("optimise-poll", "disabled"), Output("optimise-status", "children"),
         Output("optimise-start", "disabled"), Output("optimise-cancel", "disabled"),
@@ -134,7 +128,7 @@ def register_optimise(app, store) -> None:
             return no_update, _error(PaintsegError("this session has expired: reload the page")), \
                 no_update, no_update
         if ctx.triggered_id == "optimise-cancel":
-            job = getattr(session, "optimisation", None)
+            job = session.optimisation
             if job is not None and job.running:
                 job.search.cancel()
                 return False, "Stopping: the best pipeline so far is kept…", True, True
@@ -156,8 +150,7 @@ def register_optimise(app, store) -> None:
         prevent_initial_call=True,
     )
     def poll(_, session_id):
-        session = store.get(session_id)
-        job = getattr(session, "optimisation", None) if session else None
+        job = job_of(session_id)
         if job is None:
             return (no_update,) * 3 + (True,) + (no_update,) * 4
         if job.running:
@@ -180,11 +173,10 @@ def register_optimise(app, store) -> None:
         prevent_initial_call=True,
     )
     def use(_, session_id, rev):
-        session = store.get(session_id)
-        job = getattr(session, "optimisation", None) if session else None
+        job = job_of(session_id)
         if job is None or job.result is None:
             return no_update, _message("no search result yet", "hint")
-        session.use_model(job.result.segmenter, "found by the search")
+        store.get(session_id).use_model(job.result.segmenter)
         return rev + 1, _message("using the model found by the search", "ok")
 
     @app.callback(
@@ -192,8 +184,7 @@ def register_optimise(app, store) -> None:
         State("session-id", "data"), prevent_initial_call=True,
     )
     def code(_, session_id):
-        session = store.get(session_id)
-        job = getattr(session, "optimisation", None) if session else None
+        job = job_of(session_id)
         if job is None or job.result is None:
             return no_update
         return dict(content=job.result.export_code(), filename="paintseg_pipeline.py")

@@ -101,7 +101,7 @@ def _register_routes(app: dash.Dash, store: SessionStore) -> None:
         if layer == "segmentation":
             return png(render.label_png(result.labels, session.colours(), transparent_zero=False))
         if layer == "uncertainty":
-            return png(render.heat_png(1.0 - result.proba.max(axis=2) * 1.0))
+            return png(render.heat_png(1.0 - result.proba.max(axis=2)))
         if layer.startswith("probability-"):
             k = int(layer.split("-", 1)[1])
             classes = list(map(int, result.classes))
@@ -225,9 +225,7 @@ def _register_callbacks(app: dash.Dash, store: SessionStore) -> None:  # noqa: C
             options = [{"label": f"{i + 1}. {e.name}", "value": i}
                        for i, e in enumerate(session.images)]
             model_classes = [] if session.model is None else [
-                {"label": session.class_by_id(int(k)).name if any(
-                    c.id == int(k) for c in session.classes) else str(k), "value": int(k)}
-                for k in session.model.classes_]
+                {"label": session.class_name(k), "value": int(k)} for k in session.model.classes_]
             prob_value = probability_class if probability_class in [
                 o["value"] for o in model_classes] else (model_classes[0]["value"]
                                                          if model_classes else None)

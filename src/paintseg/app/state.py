@@ -72,10 +72,8 @@ class Session:
     classifier: str = "random_forest"
     model: Segmenter | None = None
     model_version: int = 0
-    model_origin: str = ""
     results: dict[int, Result] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
-    last_used: float = field(default_factory=time.time)
     acknowledged: dict[str, int] = field(default_factory=dict)  # page -> last stroke seq
     optimisation: object | None = None  # the AutoML search of this session, if any
 
@@ -160,6 +158,10 @@ class Session:
 
     def colours(self) -> dict[int, str]:
         return {c.id: c.colour for c in self.classes}
+
+    def class_name(self, class_id) -> str:
+        """The name of a class, or its id when the session has no such class."""
+        return next((c.name for c in self.classes if c.id == int(class_id)), str(class_id))
 
     def pixel_counts(self) -> dict[int, int]:
         counts = dict.fromkeys((c.id for c in self.classes), 0)
@@ -247,31 +249,31 @@ class Session:
                 if self.images:
                     self.warm_features(self.current)
 
-    def train(self) -> dict:
-        """Train on the strokes of every image; predict the current one."""
+    def training_set(self) -> tuple[list[Image], list[np.ndarray], list[str], list[str]]:
+        """Painted images, copies of their stroke masks, and the painted classes'
+        names and colours (in class-id order): what training and the search see."""
         with self.lock:
             painted = [e for e in self.images if e.history.mask.any()]
             if not painted:
                 raise PaintsegError("paint some strokes first: at least two classes")
-            names = {c.id: c.name for c in self.classes}
-            colours = self.colours()
             present = sorted({int(k) for e in painted for k in np.unique(e.history.mask) if k})
             if len(present) < 2:
                 raise PaintsegError(
-                    f"only '{names.get(present[0], present[0])}' is painted: "
-                    "paint at least two classes")
-            seg = Segmenter(
-                features=self.features, classifier=self.classifier,
-                class_names=[names[k] for k in present], class_colours=[colours[k] for k in present],
-            )
-            images = [e.image for e in painted]
-            masks = [e.history.mask.copy() for e in painted]
+                    f"only '{self.class_name(present[0])}' is painted: paint at least two classes")
+            colours = self.colours()
+            return ([e.image for e in painted], [e.history.mask.copy() for e in painted],
+                    [self.class_name(k) for k in present], [colours[k] for k in present])
+
+    def train(self) -> dict:
+        """Train on the strokes of every image; predict the current one."""
+        images, masks, names, colours = self.training_set()
+        seg = Segmenter(features=self.features, classifier=self.classifier,
+                        class_names=names, class_colours=colours)
         t0 = time.perf_counter()
         seg.fit(images, masks)
         with self.lock:
             self.model = seg
             self.model_version += 1
-            self.model_origin = "trained"
             self.results.clear()
         self.result()
         return {"seconds": time.perf_counter() - t0, **seg.training_summary_}
@@ -282,8 +284,8 @@ class Session:
             if self.model is None or not self.images:
                 return None
             index = self.current if index is None else index
-            cached = self.results.get(index)
-            if cached is not None and cached.model_version == self.model_version:
+            cached = self.cached_result(index)
+            if cached is not None:
                 return cached
             model, version, image = self.model, self.model_version, self.entry(index).image
         proba = model.predict_proba(image)
@@ -293,10 +295,10 @@ class Session:
                 self.results[index] = result
         return result
 
-    def cached_result(self) -> Result | None:
-        """The current image's prediction if it is already computed (never computes)."""
+    def cached_result(self, index: int | None = None) -> Result | None:
+        """An image's prediction if it is already computed (never computes)."""
         with self.lock:
-            cached = self.results.get(self.current)
+            cached = self.results.get(self.current if index is None else index)
             if cached is not None and cached.model_version == self.model_version:
                 return cached
             return None
@@ -309,7 +311,7 @@ class Session:
         counts = np.bincount(result.labels.ravel(), minlength=int(result.classes.max()) + 1)
         return {int(k): float(counts[int(k)]) / result.labels.size for k in result.classes}
 
-    def use_model(self, seg: Segmenter, origin: str) -> None:
+    def use_model(self, seg: Segmenter) -> None:
         with self.lock:
             for k, name, colour in zip(seg.classes_, seg.class_names_, seg.class_colours_,
                                        strict=True):
@@ -322,11 +324,10 @@ class Session:
             self.features = seg.spec_
             self.model = seg
             self.model_version += 1
-            self.model_origin = origin
             self.results.clear()
 
     def import_model(self, data: bytes, filename: str) -> None:
-        self.use_model(segmenter_from_bytes(data, source=filename), f"imported from {filename}")
+        self.use_model(segmenter_from_bytes(data, source=filename))
 
     # -- exports ----------------------------------------------------------------------
     def _require_result(self) -> Result:
@@ -340,12 +341,7 @@ class Session:
 
     def export_probabilities(self) -> bytes:
         result = self._require_result()
-        names = [self.class_by_id(int(k)).name if self._has_class(k) else str(k)
-                 for k in result.classes]
-        return encode_probabilities(result.proba, names)
-
-    def _has_class(self, k) -> bool:
-        return any(c.id == int(k) for c in self.classes)
+        return encode_probabilities(result.proba, [self.class_name(k) for k in result.classes])
 
     def export_model(self) -> bytes:
         if self.model is None:
@@ -424,8 +420,4 @@ class SessionStore:
             session = self._sessions.get(session_id or "")
             if session is not None:
                 self._sessions.move_to_end(session.id)
-                session.last_used = time.time()
             return session
-
-    def __len__(self) -> int:
-        return len(self._sessions)

@@ -4,7 +4,8 @@ from scipy import ndimage as ndi
 from skimage.feature import hessian_matrix, hessian_matrix_eigvals
 
 from paintseg import FeatureSpec, PaintsegError, compute_features
-from paintseg.features import PRESETS
+from paintseg.features import PRESETS, adapt_to_lattice, estimate_lattice_period
+from paintseg.features.filters import iter_channels
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +156,8 @@ def test_symmetry_separates_honeycomb_from_centrosymmetric_lattice():
 def test_every_family_and_preset_gives_named_finite_channels(noise):
     for name, spec in PRESETS.items():
         stack = compute_features(noise, spec, cache=False)
-        assert stack.shape == (*noise.shape, spec.n_features), name
+        concrete = adapt_to_lattice(spec, estimate_lattice_period(noise).period)
+        assert stack.shape == (*noise.shape, concrete.n_features), name
         assert stack.dtype == np.float32 and np.isfinite(stack).all()
     families = {f: (2.0,) if f != "intensity" else () for f in
                 ("intensity", "sobel", "dog", "entropy", "median", "mean")}
@@ -164,10 +166,16 @@ def test_every_family_and_preset_gives_named_finite_channels(noise):
 
 
 def test_spec_json_round_trip_and_validation():
-    spec = PRESETS["stem"]
+    spec = adapt_to_lattice(PRESETS["auto"], 8.0)
     again = FeatureSpec.from_json(spec.to_json())
     assert again == spec and again.channel_names() == spec.channel_names()
-    assert spec.halo >= 4 * 21
+    assert "lattice_1.6P_energy" in spec.channel_names()
+    assert spec.halo >= 4 * 2.5 * 8.0  # the longest lattice wavelength, in pixels
+    assert spec.with_period(16.0).halo > spec.halo
+    with pytest.raises(PaintsegError, match="period"):
+        spec.with_period(1.0)
+    with pytest.raises(PaintsegError, match="adapted"):
+        list(iter_channels(np.ones((8, 8), np.float32), PRESETS["auto"]))
     with pytest.raises(PaintsegError, match="unknown filter"):
         FeatureSpec(filters={"gausian": (1,)})
     with pytest.raises(PaintsegError, match="at least one"):

@@ -24,7 +24,8 @@ def test_default_segmenter_learns_the_demo_phases(demo256):
     assert proba.shape == (*demo.image.shape, 3)
     np.testing.assert_allclose(proba.sum(axis=2), 1.0, atol=1e-5)
     assert seg.training_summary_["labelled_pixels"][1] > 0
-    assert seg.get_params()["features"] == "stem"
+    assert seg.get_params()["features"] == "auto"
+    assert seg.lattice_.found and 5.0 < seg.lattice_.period < 6.0  # d100 of MoS2 at 0.05 nm/px
 
 
 def test_class_ids_are_kept_as_painted(demo256):

@@ -7,3 +7,7 @@ non-zero status, the app shows it in the page.
 
 class PaintsegError(ValueError):
     """A problem with the user's input (file, mask, model, option)."""
+
+
+class PaintsegWarning(UserWarning):
+    """Something the user should know about a result that still went ahead."""

@@ -85,7 +85,12 @@ def segmenter_to_bytes(seg) -> bytes:
         "classes": [int(k) for k in seg.classes_],
         "class_names": list(seg.class_names_),
         "class_colours": list(seg.class_colours_),
-        "smoothing": float(seg.smoothing),
+        "smoothing": float(seg.smoothing_),
+        "lattice": {
+            "period_px": seg.spec_.period,
+            "period_nm": seg.period_nm_,
+            "strength": float(seg.lattice_.strength),
+        },
         "max_pixels_per_class": int(seg.max_pixels_per_class),
         "random_state": int(seg.random_state),
         "n_features": int(seg.n_features_in_),
@@ -113,7 +118,7 @@ def _is_trusted(type_name: str) -> bool:
 def segmenter_from_bytes(data: bytes, source: str = "model file"):
     import skops.io as sio
 
-    from .features import FeatureSpec
+    from .features import FeatureSpec, LatticeEstimate
     from .segmenter import Segmenter
 
     try:
@@ -152,6 +157,10 @@ def segmenter_from_bytes(data: bytes, source: str = "model file"):
         random_state=int(meta.get("random_state", 0)),
     )
     seg.spec_ = seg.features
+    seg.smoothing_ = seg.smoothing
+    lattice = meta.get("lattice") or {}
+    seg.period_nm_ = None if lattice.get("period_nm") is None else float(lattice["period_nm"])
+    seg.lattice_ = LatticeEstimate(seg.spec_.period, strength=float(lattice.get("strength", 0.0)))
     seg.estimator_ = estimator
     seg.classes_ = np.asarray(meta["classes"], dtype=np.int64)
     seg.class_names_ = list(meta["class_names"])

@@ -1,7 +1,8 @@
 """Segmenter: a scikit-learn-style pixel classifier over a filter bank.
 
->>> seg = Segmenter(features="stem", classifier="random_forest")
+>>> seg = Segmenter()                    # features="auto", classifier="random_forest"
 >>> seg.fit([image], [strokes])          # strokes: 0 = unlabelled, k = class k
+>>> seg.lattice_.describe()              # the lattice period the features follow
 >>> mask = seg.predict(image)            # (H, W) class ids 1..K
 >>> proba = seg.predict_proba(image)     # (H, W, K)
 >>> seg.save("model.paintseg"); Segmenter.load("model.paintseg")
@@ -10,6 +11,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -19,8 +21,15 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from .classifiers import make_classifier
-from .errors import PaintsegError
-from .features import FeatureSpec, compute_features, resolve_spec
+from .errors import PaintsegError, PaintsegWarning
+from .features import (
+    FeatureSpec,
+    LatticeEstimate,
+    adapt_to_lattice,
+    compute_features,
+    estimate_lattice_period,
+    resolve_spec,
+)
 
 DEFAULT_COLOURS = (
     "#e4572e", "#29a5d6", "#f3c623", "#76b041", "#8e6cef",
@@ -43,15 +52,23 @@ def _as_list(images) -> list[np.ndarray]:
     return [np.asarray(a) for a in images]
 
 
+def pixel_size_nm(image) -> float | None:
+    """The pixel size in nm an image carries (``io.Image``), or None."""
+    value = getattr(image, "pixel_size_nm", None)
+    return float(value) if value else None
+
+
 def labelled_pixels(
     images: Sequence[np.ndarray],
     strokes: Sequence[np.ndarray],
-    spec: FeatureSpec,
+    spec: FeatureSpec | Callable[[np.ndarray], FeatureSpec],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Features, labels and stroke-group ids of every painted pixel.
 
-    Group ids number the connected stroke regions (per image and class), so that
-    cross-validation can keep the pixels of one stroke on one side of a split.
+    ``spec`` is one spec for every image or a function giving each image's spec
+    (a lattice period that follows each image's magnification). Group ids number
+    the connected stroke regions (per image and class), so that cross-validation
+    can keep the pixels of one stroke on one side of a split.
     """
     X_parts, y_parts, g_parts = [], [], []
     next_group = 0
@@ -64,7 +81,7 @@ def labelled_pixels(
             )
         if not mask.any():
             continue
-        stack = compute_features(image, spec)
+        stack = compute_features(image, spec(image) if callable(spec) else spec)
         where = mask > 0
         X_parts.append(stack[where])
         y_parts.append(mask[where].astype(np.int64))
@@ -96,24 +113,36 @@ class Segmenter(BaseEstimator):
 
     Parameters
     ----------
-    features : preset name ("stem", "ilastik", "weka"), FeatureSpec or its dict.
+    features : preset name ("auto", "stem", "ilastik", "weka"), FeatureSpec or
+        its dict. ``auto`` (default) suits every kind of image: fine to coarse
+        Gaussian families plus lattice descriptors at the image's own period.
     classifier : preset name (see ``paintseg.classifiers.CLASSIFIERS``) or an
         unfitted scikit-learn classifier.
     class_names, class_colours : optional, indexed like the sorted class ids.
     smoothing : sigma in pixels of a Gaussian applied to the probability maps
-        before the arg-max; removes isolated misclassified pixels. 0 disables.
+        before the arg-max, or "auto" (default): chosen from the painted strokes
+        (see ``auto_smoothing``), so structures as thin as the thinnest stroke
+        survive. 0 disables.
+    period : lattice period in pixels for the lattice families of an adaptive
+        spec, overriding the estimate from the training images.
     max_pixels_per_class : training pixels kept per class (random subsample).
     random_state : seed for the classifier and subsampling.
+
+    After ``fit``: ``spec_`` (the concrete feature spec), ``lattice_`` (the
+    ``LatticeEstimate`` it follows), ``period_nm_`` (the period in nm when the
+    training images carry a pixel size; a new image with another pixel size gets
+    its lattice features at the same physical period), ``smoothing_``.
     """
 
     def __init__(
         self,
-        features: str | FeatureSpec | dict = "stem",
+        features: str | FeatureSpec | dict = "auto",
         classifier: Any = "random_forest",
         *,
         class_names: Sequence[str] | None = None,
         class_colours: Sequence[str] | None = None,
-        smoothing: float = 2.0,
+        smoothing: float | str = "auto",
+        period: float | None = None,
         max_pixels_per_class: int = 40_000,
         random_state: int = 0,
     ) -> None:
@@ -122,6 +151,7 @@ class Segmenter(BaseEstimator):
         self.class_names = class_names
         self.class_colours = class_colours
         self.smoothing = smoothing
+        self.period = period
         self.max_pixels_per_class = max_pixels_per_class
         self.random_state = random_state
 
@@ -134,10 +164,10 @@ class Segmenter(BaseEstimator):
         if not images:
             raise PaintsegError("no images to train on")
         t0 = time.perf_counter()
-        self.spec_ = resolve_spec(self.features)
+        self._fit_lattice(images)
         if progress:
             progress("computing features")
-        X, y, groups = labelled_pixels(images, strokes, self.spec_)
+        X, y, groups = labelled_pixels(images, strokes, self.spec_for)
         classes = np.unique(y)
         if len(classes) < 2:
             raise PaintsegError(
@@ -161,6 +191,7 @@ class Segmenter(BaseEstimator):
         )
         if len(self.class_colours_) != len(self.classes_):
             self.class_colours_ = [default_colour(int(k)) for k in self.classes_]
+        self.smoothing_ = resolve_smoothing(self.smoothing, strokes)
         self.training_summary_ = {
             "images": len(images),
             "labelled_pixels": {int(k): int((y == k).sum()) for k in self.classes_},
@@ -171,11 +202,64 @@ class Segmenter(BaseEstimator):
         }
         return self
 
+    def _fit_lattice(self, images: list[np.ndarray]) -> None:
+        """Place the lattice families of an adaptive spec at the training images' period."""
+        template = resolve_spec(self.features)
+        self.period_nm_ = None
+        if self.period is not None:
+            if not template.adaptive:
+                raise PaintsegError(
+                    f"the '{template.name}' features have no lattice families to place at a period")
+            self.lattice_ = LatticeEstimate(float(self.period), (float(self.period),))
+        elif template.adaptive:
+            self.lattice_ = _common_lattice(images)
+        else:
+            self.lattice_ = LatticeEstimate(template.period)
+        period = self.lattice_.period
+        if template.adaptive and period is not None:
+            smallest = min(min(a.shape[:2]) for a in images)
+            if not 2.0 <= period <= smallest / 2:
+                raise PaintsegError(
+                    f"lattice period {period:g} px is outside 2-{smallest / 2:g} px for this image")
+        self.spec_ = adapt_to_lattice(template, period)
+        size = pixel_size_nm(images[0])
+        if self.spec_.period is not None and size:
+            self.period_nm_ = float(self.spec_.period * size)
+
+    def spec_for(self, image: np.ndarray) -> FeatureSpec:
+        """The feature spec for ``image``: lattice families at the model's physical period.
+
+        When the model knows its period in nm and the image carries a pixel size,
+        the lattice wavelengths are rescaled to this image's magnification;
+        otherwise the training period in pixels is kept (with a warning when the
+        image lacks the pixel size the model could have used).
+        """
+        check_is_fitted(self, "spec_")
+        spec = self.spec_
+        if spec.period is None or self.period_nm_ is None:
+            return spec
+        size = pixel_size_nm(image)
+        if size is None:
+            warnings.warn(
+                f"the image has no pixel size: assuming the training magnification "
+                f"(lattice period {spec.period:.1f} px = {self.period_nm_:.3g} nm)",
+                PaintsegWarning, stacklevel=3)
+            return spec
+        period = self.period_nm_ / size
+        if abs(period - spec.period) < 1e-3 * spec.period:
+            return spec
+        if not 2.0 <= period <= min(np.shape(image)[:2]) / 2:
+            raise PaintsegError(
+                f"at this image's pixel size ({size:.4g} nm) the model's lattice period of "
+                f"{self.period_nm_:.3g} nm is {period:.1f} px, outside what the image can show")
+        return spec.with_period(period)
+
     # -- prediction ----------------------------------------------------------------
     def predict_proba(self, image: np.ndarray, *, value_range=None) -> np.ndarray:
         """Class probabilities, (H, W, K) float32, channels ordered as ``classes_``."""
         check_is_fitted(self, "estimator_")
-        stack = compute_features(np.asarray(image), self.spec_, value_range=value_range)
+        spec = self.spec_for(image)
+        stack = compute_features(np.asarray(image), spec, value_range=value_range)
         h, w, f = stack.shape
         if f != self.n_features_in_:
             raise PaintsegError(f"model expects {self.n_features_in_} features, got {f}")
@@ -185,7 +269,7 @@ class Segmenter(BaseEstimator):
             stop = min(start + PREDICT_CHUNK, h * w)
             proba[start:stop] = self.estimator_.predict_proba(flat[start:stop])
         proba = proba.reshape(h, w, -1)
-        return smooth_probabilities(proba, self.smoothing)
+        return smooth_probabilities(proba, self.smoothing_)
 
     def predict(self, image: np.ndarray, *, value_range=None) -> np.ndarray:
         """Class id (1..K as painted) of every pixel, (H, W)."""
@@ -205,6 +289,62 @@ class Segmenter(BaseEstimator):
         from .model_io import load_segmenter
 
         return load_segmenter(path)
+
+
+def _common_lattice(images: Sequence[np.ndarray]) -> LatticeEstimate:
+    """The lattice of the training images: the median of the periods found, in the
+    first image's pixels (converted through the pixel sizes when all carry one)."""
+    estimates = [(estimate_lattice_period(np.asarray(a)), pixel_size_nm(a)) for a in images]
+    found = [(e, size) for e, size in estimates if e.found]
+    if not found:
+        return max((e for e, _ in estimates), key=lambda e: e.strength)
+    reference = pixel_size_nm(images[0])
+    if reference and all(size for _, size in found):
+        periods = [e.period * size / reference for e, size in found]
+    else:
+        periods = [e.period for e, _ in found]
+    best = max((e for e, _ in found), key=lambda e: e.strength)
+    return LatticeEstimate(round(float(np.median(periods)), 3), best.periods, best.strength)
+
+
+#: Auto smoothing: sigma as a fraction of the thinnest painted stroke's half-width.
+SMOOTHING_FRACTION = 0.25
+MAX_AUTO_SMOOTHING = 2.0
+
+
+def auto_smoothing(strokes: Sequence[np.ndarray]) -> float:
+    """Smoothing sigma (px) that cannot erase a structure as thin as the thinnest stroke.
+
+    A person paints each class with strokes no wider than its structures (a
+    membrane with a 2-px line, a grain with a broad one), so the thinnest stroke
+    tells how thin a structure the segmentation must keep. The sigma is a quarter
+    of that stroke's half-width (the median over its skeleton of the distance to
+    its edge), capped at 2 px: thin strokes give almost no smoothing.
+    """
+    half_widths = []
+    for mask in strokes:
+        mask = np.asarray(mask)
+        for k in np.unique(mask[mask > 0]):
+            inside = np.pad((mask == k).astype(np.uint8), 1)
+            distance = cv2.distanceTransform(inside, cv2.DIST_L2, 5)
+            ridge = distance[distance >= cv2.dilate(distance, np.ones((3, 3), np.uint8))]
+            ridge = ridge[ridge > 0]
+            if ridge.size:
+                half_widths.append(float(np.median(ridge)))
+    if not half_widths:
+        return 0.0
+    return round(min(MAX_AUTO_SMOOTHING, SMOOTHING_FRACTION * min(half_widths)), 3)
+
+
+def resolve_smoothing(smoothing: float | str, strokes: Sequence[np.ndarray]) -> float:
+    """A smoothing sigma from a number or ``"auto"`` (see ``auto_smoothing``)."""
+    if isinstance(smoothing, str):
+        if smoothing.strip().lower() != "auto":
+            raise PaintsegError(f"smoothing must be a number of pixels or 'auto', not {smoothing!r}")
+        return auto_smoothing(strokes)
+    if not np.isfinite(smoothing) or smoothing < 0:
+        raise PaintsegError("smoothing must be a non-negative number of pixels")
+    return float(smoothing)
 
 
 def smooth_probabilities(proba: np.ndarray, sigma: float) -> np.ndarray:

@@ -1,7 +1,8 @@
 """Per-pixel feature stacks from a declarative filter bank.
 
 >>> from paintseg.features import compute_features
->>> stack = compute_features(image, "stem")      # (H, W, F) float32
+>>> stack = compute_features(image, "auto")      # (H, W, F) float32
+>>> estimate_lattice_period(image).period          # pixels, or None
 """
 
 from __future__ import annotations
@@ -14,12 +15,16 @@ import numpy as np
 
 from ..errors import PaintsegError
 from .filters import channel_names, iter_channels
-from .spec import FILTER_FAMILIES, PRESETS, FeatureSpec, resolve_spec
+from .lattice import LatticeEstimate, estimate_lattice_period
+from .spec import FILTER_FAMILIES, PRESETS, FeatureSpec, adapt_to_lattice, resolve_spec
 
 __all__ = [
     "FILTER_FAMILIES",
     "PRESETS",
     "FeatureSpec",
+    "LatticeEstimate",
+    "adapt_to_lattice",
+    "estimate_lattice_period",
     "channel_names",
     "compute_features",
     "intensity_range",
@@ -56,7 +61,7 @@ def _key(image: np.ndarray, spec: FeatureSpec, value_range: tuple[float, float])
 
 def compute_features(
     image: np.ndarray,
-    features: str | FeatureSpec | dict = "stem",
+    features: str | FeatureSpec | dict = "auto",
     *,
     value_range: tuple[float, float] | None = None,
     cache: bool = True,
@@ -64,7 +69,8 @@ def compute_features(
     """Compute the (H, W, F) float32 feature stack of a 2-D image.
 
     Results are cached in memory per (image content, spec, value range), so
-    retraining after a new stroke does not recompute the filters.
+    retraining after a new stroke does not recompute the filters. An adaptive spec
+    (``auto``, ``stem``) is first adapted to this image's own lattice period.
     """
     image = np.asarray(image)
     if image.ndim != 2:
@@ -72,6 +78,8 @@ def compute_features(
     if min(image.shape) < 2:
         raise PaintsegError(f"image of {image.shape[0]}x{image.shape[1]} pixels is too small")
     spec = resolve_spec(features)
+    if spec.adaptive:
+        spec = adapt_to_lattice(spec, estimate_lattice_period(image).period)
     if value_range is None:
         value_range = intensity_range(image)
     key = _key(image, spec, value_range)

@@ -15,10 +15,18 @@ import cv2
 import numpy as np
 import scipy.fft as sfft
 
-from .spec import FILTER_FAMILIES, FeatureSpec
+from ..errors import PaintsegError
+from .spec import FILTER_FAMILIES, WAVELENGTH_FAMILIES, FeatureSpec
 
 BORDER = cv2.BORDER_REFLECT
 DOG_RATIO = 1.6
+#: Gaussian families at sigma >= this are computed on a pyramid level (see below).
+PYRAMID_MIN_SIGMA = 3.0
+#: Smallest sigma, in the level's own pixels, a pyramid level is used at.
+PYRAMID_LEVEL_SIGMA = 1.5
+#: Derivative order of each Gaussian family: its values scale by 2**(-order * level).
+PYRAMID_FAMILIES = {"gaussian": 0, "gradient": 1, "laplacian": 2, "dog": 0, "hessian": 2,
+                    "structure": 2}
 ENTROPY_BINS = 16
 SYMMETRY_ORIENTATIONS = 12
 
@@ -67,6 +75,33 @@ class FilterContext:
 
     def smooth(self, sigma: float) -> np.ndarray:
         return self.derivative(sigma, 0, 0)
+
+    def pyramid(self, sigma: float) -> tuple[FilterContext, int, float]:
+        """The pyramid level to compute a Gaussian family of scale ``sigma`` on.
+
+        Coarse scales do not need every pixel: level L (``cv2.pyrDown`` L times,
+        each a binomial blur of variance 1 level-pixel, then every other pixel)
+        holds the image blurred by a known sigma, and a Gaussian of
+        sqrt(sigma^2 - blur^2) / 2^L level-pixels completes the requested sigma.
+        Returns (context of that level, 2^L, sigma on the level); level 0 is this
+        context itself.
+        """
+        level, blur2, factor = 0, 0.0, 1
+        while sigma >= PYRAMID_MIN_SIGMA and min(self.image.shape) >= 64 * factor:
+            next_blur2 = blur2 + (2 * factor) ** 2 / 4.0  # variance added at the next level
+            next_sigma = np.sqrt(max(sigma**2 - next_blur2, 0.0)) / (2 * factor)
+            if next_sigma < PYRAMID_LEVEL_SIGMA:
+                break
+            level, blur2, factor = level + 1, next_blur2, factor * 2
+        if level == 0:
+            return self, 1, sigma
+        key = ("pyr", level)
+        if key not in self._cache:
+            img = self.image
+            for _ in range(level):
+                img = cv2.pyrDown(img, borderType=BORDER)
+            self._cache[key] = FilterContext(img)
+        return self._cache[key], factor, float(np.sqrt(sigma**2 - blur2) / factor)
 
     def quantized(self) -> tuple[np.ndarray, float, float]:
         """The image as uint8 over its 0.5-99.5 percentile range, with (offset, scale)."""
@@ -361,22 +396,41 @@ assert set(FAMILY_FUNCTIONS) == set(FILTER_FAMILIES)
 
 
 def channel_names(spec: FeatureSpec) -> list[str]:
+    """``family_scale[_part]`` per channel; period-relative scales read ``1.6P``."""
     names = []
     for family, scales in spec.filters.items():
         if family == "intensity":
             names.append("intensity")
             continue
         suffixes = _SUFFIXES.get(family, lambda spec: [""])(spec)
+        unit = "P" if spec.period is not None and family in WAVELENGTH_FAMILIES else ""
         for s in scales:
             for suffix in suffixes:
-                names.append(f"{family}_{s:g}" + (f"_{suffix}" if suffix else ""))
+                names.append(f"{family}_{s:g}{unit}" + (f"_{suffix}" if suffix else ""))
     return names
 
 
 def iter_channels(image: np.ndarray, spec: FeatureSpec):
     """Yield the feature channels of ``image`` one at a time, in stack order."""
+    if spec.adaptive:
+        raise PaintsegError("an adaptive feature spec must be adapted to the image's lattice first")
     ctx = FilterContext(image)
-    for family, scales in spec.filters.items():
+    for family in spec.filters:
         fn = FAMILY_FUNCTIONS[family]
-        for s in scales or (0.0,):
-            yield from fn(ctx, s, spec)
+        for s in spec.wavelengths(family) or (0.0,):
+            if family in PYRAMID_FAMILIES and s >= PYRAMID_MIN_SIGMA:
+                yield from _on_pyramid(ctx, fn, s, spec, PYRAMID_FAMILIES[family])
+            else:
+                yield from fn(ctx, s, spec)
+
+
+def _on_pyramid(ctx: FilterContext, fn: Callable, sigma: float, spec: FeatureSpec, order: int):
+    """A Gaussian family computed on a pyramid level and resampled to full size."""
+    level, factor, level_sigma = ctx.pyramid(sigma)
+    if factor == 1:
+        yield from fn(ctx, sigma, spec)
+        return
+    to_level = np.array([[1.0 / factor, 0, 0], [0, 1.0 / factor, 0]])
+    gain = np.float32(float(factor) ** -order)
+    for channel in fn(level, level_sigma, spec):
+        yield ctx.upsample(channel * gain if order else channel, to_level)

@@ -1,9 +1,14 @@
 """FeatureSpec: a declarative, JSON-serialisable description of a filter bank.
 
 A spec maps each filter family to the scales it is computed at (a Gaussian sigma in
-pixels for most families, a wavelength in pixels for the Gabor / lattice families).
-It travels inside every model file, so a model always recomputes exactly the
-features it was trained on.
+pixels for most families, a wavelength for the Gabor / lattice / symmetry families).
+Wavelengths are in pixels, or, when the spec carries a lattice ``period``, in
+multiples of that period: the same spec then follows the lattice from one
+magnification to another (``with_period``). An *adaptive* spec (the ``auto`` and
+``stem`` presets) is a template: ``adapt_to_lattice`` turns it into a concrete spec
+once the image's period is known (``features.lattice``). A concrete spec travels
+inside every model file, so a model always recomputes exactly the features it was
+trained on.
 """
 
 from __future__ import annotations
@@ -14,7 +19,8 @@ from typing import Any
 
 from ..errors import PaintsegError
 
-SPEC_VERSION = 1
+SPEC_VERSION = 2
+MAX_WAVELENGTH = 1024.0
 
 #: Filter families, in the order their channels appear in the feature stack.
 FILTER_FAMILIES: tuple[str, ...] = (
@@ -54,11 +60,19 @@ class FeatureSpec:
         Number of orientations for the Gabor and lattice families.
     name
         Preset name this spec came from, or ``"custom"``.
+    period
+        Lattice period in pixels. When set, the scales of the wavelength families
+        (Gabor, lattice, symmetry) are multiples of it; when None, pixels.
+    adaptive
+        A template whose wavelength families are chosen from the image's own
+        lattice period (see ``adapt_to_lattice``); not computable as it stands.
     """
 
     filters: dict[str, tuple[float, ...]] = field(default_factory=dict)
     orientations: int = 6
     name: str = "custom"
+    period: float | None = None
+    adaptive: bool = False
 
     def __post_init__(self) -> None:
         clean: dict[str, tuple[float, ...]] = {}
@@ -82,15 +96,46 @@ class FeatureSpec:
             raise PaintsegError("orientations must be between 1 and 32")
         object.__setattr__(self, "filters", clean)
         object.__setattr__(self, "orientations", int(self.orientations))
+        object.__setattr__(self, "adaptive", bool(self.adaptive))
+        if self.period is not None:
+            period = float(self.period)
+            if not 2.0 <= period <= 512.0:
+                raise PaintsegError(f"lattice period {period:g} px is outside 2-512 px")
+            object.__setattr__(self, "period", period)
+            longest = max((max(v) for k, v in clean.items() if k in WAVELENGTH_FAMILIES and v),
+                          default=0.0)
+            if longest * period > MAX_WAVELENGTH:
+                raise PaintsegError(
+                    f"lattice period {period:g} px makes a wavelength of {longest * period:g} px "
+                    f"(at most {MAX_WAVELENGTH:g})")
+
+    def wavelengths(self, family: str) -> tuple[float, ...]:
+        """Scales of ``family`` in pixels (wavelengths scaled by the period when set)."""
+        scales = self.filters.get(family, ())
+        if self.period is not None and family in WAVELENGTH_FAMILIES:
+            return tuple(s * self.period for s in scales)
+        return scales
+
+    def with_period(self, period: float) -> FeatureSpec:
+        """The same features for a lattice of ``period`` pixels (e.g. another magnification)."""
+        if self.period is None:
+            raise PaintsegError("this feature spec has no lattice period to rescale")
+        return FeatureSpec(filters=self.filters, orientations=self.orientations,
+                           name=self.name, period=period)
 
     # -- serialisation -------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "version": SPEC_VERSION,
             "name": self.name,
             "orientations": self.orientations,
             "filters": {k: list(v) for k, v in self.filters.items()},
         }
+        if self.period is not None:
+            data["period"] = self.period
+        if self.adaptive:
+            data["adaptive"] = True
+        return data
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)
@@ -105,6 +150,8 @@ class FeatureSpec:
             filters={k: tuple(v) for k, v in data["filters"].items()},
             orientations=int(data.get("orientations", 6)),
             name=str(data.get("name", "custom")),
+            period=None if data.get("period") is None else float(data["period"]),
+            adaptive=bool(data.get("adaptive", False)),
         )
 
     @classmethod
@@ -116,7 +163,8 @@ class FeatureSpec:
     def halo(self) -> int:
         """Pixels of context each output pixel depends on (for tiled computation)."""
         reach = 0.0
-        for family, scales in self.filters.items():
+        for family in self.filters:
+            scales = self.wavelengths(family)
             if not scales:
                 continue
             s = max(scales)
@@ -138,6 +186,15 @@ class FeatureSpec:
     def n_features(self) -> int:
         return len(self.channel_names())
 
+
+#: Gaussian scales of the ``auto`` preset: ilastik's, from sub-pixel to coarse.
+BASE_SCALES = (0.7, 1.0, 1.6, 3.5, 5.0, 10.0)
+#: Wavelengths of the lattice families, as multiples of the lattice period, when the
+#: image has a lattice: below, at and above the period (sub-lattices, the period,
+#: superstructures and the envelope of the grains).
+LATTICE_MULTIPLES = {"lattice": (0.6, 1.0, 1.6, 2.5), "symmetry": (0.9, 1.15)}
+#: Wavelengths in pixels when it has none: a band-pass texture bank.
+TEXTURE_WAVELENGTHS = {"lattice": (4.0, 8.0, 16.0, 32.0)}
 
 PRESETS: dict[str, FeatureSpec] = {
     # ilastik's six default filters at its seven scales (0.3 .. 10).
@@ -168,19 +225,53 @@ PRESETS: dict[str, FeatureSpec] = {
             "median": (1, 2, 4, 8, 16),
         },
     ),
-    # The default: multiscale intensity/edge/blob features plus lattice texture
-    # energies, for atomic-resolution and textured images.
+    # The default for every kind of image: ilastik's fine-to-coarse Gaussian families
+    # (intensity, edges, ridges / membranes, blobs, orientation), local variance, and
+    # lattice descriptors placed at the image's own lattice period when it has one
+    # (a fixed band-pass texture bank when it has none).
+    "auto": FeatureSpec(
+        name="auto",
+        adaptive=True,
+        filters={
+            "intensity": (),
+            "gaussian": BASE_SCALES,
+            "gradient": BASE_SCALES,
+            "laplacian": BASE_SCALES,
+            "hessian": BASE_SCALES,
+            "structure": BASE_SCALES,
+            "dog": BASE_SCALES,
+            "variance": (1.6, 5.0),
+        },
+    ),
+    # For atomic-resolution images: few intensity scales, the lattice families at
+    # the image's period carry the classification.
     "stem": FeatureSpec(
         name="stem",
+        adaptive=True,
         filters={
-            "gaussian": (2, 8),
-            "gradient": (2,),
-            "variance": (4, 8),
-            "lattice": (4, 6, 9, 14, 21),
-            "symmetry": (4, 6),
+            "gaussian": (1.0, 2.0, 8.0),
+            "gradient": (2.0,),
+            "variance": (4.0, 8.0),
         },
     ),
 }
+
+
+def adapt_to_lattice(spec: FeatureSpec, period: float | None) -> FeatureSpec:
+    """The concrete spec of an adaptive template for a lattice of ``period`` pixels.
+
+    With a period, the lattice and symmetry families are added at multiples of it;
+    without one (no lattice found), the fixed texture bank is added instead. A
+    spec that is not adaptive is returned unchanged.
+    """
+    if not spec.adaptive:
+        return spec
+    extra = LATTICE_MULTIPLES if period is not None else TEXTURE_WAVELENGTHS
+    if period is not None:  # keep every wavelength within the filter's range
+        limit = MAX_WAVELENGTH / float(period)
+        extra = {k: tuple(m for m in v if m <= limit) or (min(v),) for k, v in extra.items()}
+    return FeatureSpec(filters={**spec.filters, **extra}, orientations=spec.orientations,
+                       name=spec.name, period=period)
 
 
 def resolve_spec(features: str | FeatureSpec | dict) -> FeatureSpec:

@@ -1,3 +1,4 @@
+import re
 import subprocess
 import sys
 
@@ -108,3 +109,26 @@ def test_help_lists_every_command():
         assert command in r.stdout
     r = run("--version")
     assert r.returncode == 0 and r.stdout.startswith("paintseg 0.")
+
+
+def test_train_prints_the_lattice_period_and_refuses_a_bad_override(trained, tmp_path):
+    folder, _ = trained
+    args = ("train", folder / "demo_stem.tif", "--labels", folder / "demo_strokes.png",
+            "--out", tmp_path / "m.paintseg")
+    r = run(*args)
+    assert r.returncode == 0, r.stderr
+    assert re.search(r"lattice period 5\.[45] px \(0\.27[34] nm\)", r.stderr)  # MoS2 (100) planes
+    r = run(*args, "--period", "0.5")
+    assert r.returncode == 1
+    assert r.stderr.strip().splitlines()[-1].startswith("error: lattice period 0.5 px is outside")
+    assert "Traceback" not in r.stderr
+
+
+def test_predict_without_pixel_size_warns_in_one_line(trained, tmp_path):
+    folder, model = trained
+    plain = tmp_path / "plain.npy"
+    np.save(plain, np.asarray(read_image(folder / "demo_stem.tif")))
+    r = run("predict", model, plain, "--out", tmp_path / "mask.png")
+    assert r.returncode == 0, r.stderr
+    assert "warning: the image has no pixel size" in r.stderr
+    assert "warnings.warn" not in r.stderr

@@ -7,6 +7,7 @@ user's input print one line and exit with status 1.
 from __future__ import annotations
 
 import sys
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,7 +32,11 @@ ImagesArg = Annotated[list[Path], typer.Argument(help="Training images.")]
 LabelsOpt = Annotated[list[Path], typer.Option("--labels", "-l",
                                                help="Stroke mask per image (0 = unlabelled).")]
 ModelOut = Annotated[Path, typer.Option("--out", "-o", help="Model file to write.")]
-FeaturesOpt = Annotated[str, typer.Option(help="Feature preset: stem, ilastik, weka.")]
+FeaturesOpt = Annotated[str, typer.Option(
+    help="Feature preset: auto (any image; lattice features follow the image's period), "
+         "stem (atomic resolution), ilastik, weka.")]
+PeriodOpt = Annotated[float | None, typer.Option(
+    help="Lattice period in pixels, instead of the one estimated from the images.")]
 
 
 @contextmanager
@@ -90,27 +95,37 @@ def train(
     images: ImagesArg,
     labels: LabelsOpt,
     out: ModelOut,
-    features: FeaturesOpt = "stem",
+    features: FeaturesOpt = "auto",
     classifier: Annotated[str, typer.Option(
-        help="random_forest, extra_trees, xgboost, lightgbm, demo_tpot.")] = "random_forest",
+        help="extra_trees, random_forest, xgboost, lightgbm, demo_tpot.")] = "extra_trees",
+    period: PeriodOpt = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
 ) -> None:
     """Train a model from images and their stroke masks."""
-    from .segmenter import Segmenter
+    from .segmenter import Segmenter, pixel_size_nm
 
     with _progress() as progress:
         task = progress.add_task("reading", total=len(images) + 2)
         pixels, masks = _read_training(images, labels, lambda: progress.advance(task))
-        seg = Segmenter(features=features, classifier=classifier, random_state=seed)
+        seg = Segmenter(features=features, classifier=classifier, period=period, random_state=seed)
         seg.fit(pixels, masks, progress=lambda msg: progress.update(task, description=msg,
                                                                     advance=1))
         seg.save(out)
         progress.advance(task)
     summary = seg.training_summary_
+    if resolve_spec_adaptive(features):
+        err.print(seg.lattice_.describe(pixel_size_nm(pixels[0])), highlight=False)
     err.print(
         f"trained {len(seg.classes_)} classes on {sum(summary['labelled_pixels'].values()):,} "
         f"pixels, {summary['n_features']} features -> {out}"
     )
+
+
+def resolve_spec_adaptive(features: str) -> bool:
+    """Whether a feature preset follows the image's lattice (so its period is worth printing)."""
+    from .features import resolve_spec
+
+    return resolve_spec(features).adaptive
 
 
 def _mask_targets(inputs: list[Path], out: Path) -> list[tuple[Path, Path]]:
@@ -187,7 +202,7 @@ def automl(
     scheduler: Annotated[str | None, typer.Option(
         help="Dask scheduler address (tcp://host:port); default: local workers.")] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
-    features: FeaturesOpt = "stem",
+    features: FeaturesOpt = "auto",
     max_pixels: Annotated[int, typer.Option(help="Pixels per class the search sees.")] = 2000,
     workers: Annotated[int, typer.Option(help="Local worker processes.")] = 2,
 ) -> None:
@@ -279,8 +294,14 @@ def run_app(
     serve(images or [], host=host, port=port, debug=debug)
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings as one line for people, without the source line Python shows."""
+    err.print(f"[yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
+
+
 def main() -> None:
     """Entry point: run the CLI, turning input errors into one-line messages."""
+    warnings.showwarning = _show_warning
     try:
         app()
     except PaintsegError as exc:

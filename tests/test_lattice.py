@@ -1,0 +1,112 @@
+"""The lattice period estimate, and lattice features that follow it across magnifications."""
+
+import warnings
+
+import numpy as np
+import pytest
+from conftest import mean_iou, shared
+from PIL import Image as PILImage
+
+from paintseg import PaintsegError, Segmenter
+from paintseg.demo import make_stem_image, simulate_strokes
+from paintseg.errors import PaintsegWarning
+from paintseg.features import estimate_lattice_period
+from paintseg.io import Image, read_image
+
+MOS2_NM = 0.316  # lattice constant; the first-order planes are a * sqrt(3) / 2 apart
+
+
+def hexagonal_fringes(size, period, angle, noise, seed=0):
+    """Three cosines 120 degrees apart (a hexagonal lattice) plus white noise."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float64)
+    image = sum(np.cos(2 * np.pi / period * (xx * np.cos(t) + yy * np.sin(t)))
+                for t in (angle, angle + 2 * np.pi / 3, angle + 4 * np.pi / 3))
+    return (image + rng.normal(0, noise, image.shape)).astype(np.float32)
+
+
+@pytest.mark.parametrize("period", [3.5, 9.0, 24.0, 60.0])
+def test_period_of_a_noisy_rotated_lattice(period):
+    image = hexagonal_fringes(512, period, angle=0.37, noise=3.0)
+    estimate = estimate_lattice_period(image)
+    assert estimate.found
+    assert estimate.period == pytest.approx(period, rel=0.03)
+
+
+@pytest.mark.parametrize("a_px", [6.0, 9.0, 14.0])
+def test_period_of_the_stem_generator_at_several_magnifications(a_px):
+    """Grains at random rotations, amorphous regions, shot noise, scan jitter: the
+    fundamental (first-order planes, a*sqrt(3)/2) is found, not a higher order."""
+    pixel = MOS2_NM / a_px
+    demo = make_stem_image(512, seed=2, pixel_size_nm=pixel, probe_sigma_px=1.1 * 0.05 / pixel)
+    estimate = estimate_lattice_period(demo.image)
+    assert estimate.period == pytest.approx(a_px * np.sqrt(3) / 2, rel=0.03)
+
+
+def test_no_lattice_in_noise_smooth_blobs_or_tiny_images():
+    rng = np.random.default_rng(1)
+    assert not estimate_lattice_period(rng.normal(size=(300, 400))).found
+    blobs = np.zeros((512, 512), np.float32)
+    for y, x in rng.uniform(20, 490, (40, 2)).astype(int):
+        blobs[y - 8:y + 8, x - 8:x + 8] += 1.0
+    assert not estimate_lattice_period(blobs + rng.normal(0, 0.1, blobs.shape)).found
+    assert not estimate_lattice_period(np.ones((40, 40))).found
+    with pytest.raises(PaintsegError, match="2-D"):
+        estimate_lattice_period(np.ones((4, 64, 64)))
+
+
+def test_no_lattice_in_real_em_and_sem_images():
+    for path in (shared("isbi2012", "image", "3.png"), shared("metaldam", "micrograph00_img.png")):
+        image = np.asarray(PILImage.open(path).convert("L"), np.float32)
+        assert not estimate_lattice_period(image).found, path.name
+
+
+def test_lattice_in_a_real_haadf_image():
+    image = read_image(shared("real-stem", "high-entropy-alloy-HAADF.tif"))
+    estimate = estimate_lattice_period(image)
+    assert estimate.found and 3.0 < estimate.period < 8.0
+
+
+def test_model_applies_at_another_magnification_through_the_pixel_size():
+    """Trained at 0.05 nm/px, applied at 0.025 nm/px: with the period stored in nm
+    the lattice features land on the same planes; in pixels they would miss."""
+    train = make_stem_image(384, seed=0, pixel_size_nm=0.05)
+    strokes = simulate_strokes(train.truth, grains=train.grains, seed=5)
+    seg = Segmenter().fit([Image(train.image, 0.05, "nm")], [strokes])
+    assert seg.period_nm_ == pytest.approx(MOS2_NM * np.sqrt(3) / 2, rel=0.03)
+    test = make_stem_image(384, seed=1, pixel_size_nm=0.025, probe_sigma_px=2.2)
+    assert seg.spec_for(Image(test.image, 0.025, "nm")).period == pytest.approx(
+        2 * seg.spec_.period)
+    physical = mean_iou(seg.predict(Image(test.image, 0.025, "nm")), test.truth)
+    with pytest.warns(PaintsegWarning, match="no pixel size"):
+        in_pixels = mean_iou(seg.predict(test.image), test.truth)
+    assert physical > 0.7
+    assert physical > in_pixels + 0.2
+
+
+def test_period_override_and_bad_periods(demo256):
+    demo, strokes = demo256
+    seg = Segmenter(period=8.0).fit([demo.image], [strokes])
+    assert seg.spec_.period == 8.0 and seg.lattice_.period == 8.0
+    with pytest.raises(PaintsegError, match="outside"):
+        Segmenter(period=1.0).fit([demo.image], [strokes])
+    with pytest.raises(PaintsegError, match="outside"):
+        Segmenter(period=200.0).fit([demo.image], [strokes])
+    with pytest.raises(PaintsegError, match="no lattice families"):
+        Segmenter(features="ilastik", period=8.0).fit([demo.image], [strokes])
+
+
+def test_no_lattice_image_gets_the_texture_bank_and_a_pixel_size_mismatch_is_clear(demo256):
+    demo, strokes = demo256
+    rng = np.random.default_rng(0)
+    noise = rng.normal(size=demo.image.shape).astype(np.float32)
+    seg = Segmenter().fit([noise], [strokes])
+    assert not seg.lattice_.found and seg.spec_.period is None
+    assert "lattice_4_energy" in seg.spec_.channel_names()
+    assert "no lattice" in seg.lattice_.describe()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no period, so nothing to warn about
+        seg.predict(Image(noise, 0.1, "nm"))
+    crystal = Segmenter().fit([Image(demo.image, 0.05, "nm")], [strokes])
+    with pytest.raises(PaintsegError, match="outside what the image can show"):
+        crystal.predict(Image(demo.image, 0.0001, "nm"))

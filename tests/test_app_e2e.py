@@ -196,6 +196,28 @@ def test_paint_train_export_and_predict(app, tmp_path):
     assert not app.errors, app.errors
 
 
+def test_lattice_period_is_shown_and_can_be_overridden(app):
+    page = app.page
+    info = page.locator("#lattice-info")
+    page.wait_for_function("() => document.querySelector('#lattice-info').innerText.includes('px')")
+    assert "lattice period 5.5 px (0.27" in info.inner_text()  # MoS2 (100) planes, 0.05 nm/px
+    page.fill("#lattice-period", "900")
+    page.press("#lattice-period", "Enter")
+    page.wait_for_function("() => document.querySelector('#message').innerText.includes('outside')")
+    assert "lattice period 900 px is outside 2-256 px" in app.message()
+    page.fill("#lattice-period", "8")
+    page.press("#lattice-period", "Enter")
+    page.wait_for_function("() => document.querySelector('#lattice-info').innerText.includes('8 px')")
+    app.paint_demo_strokes()
+    app.train()
+    page.wait_for_function(
+        "() => document.querySelector('#lattice-info').innerText.includes('at 8.0 px here')")
+    page.fill("#lattice-period", "")
+    page.press("#lattice-period", "Enter")
+    page.wait_for_function("() => !document.querySelector('#lattice-info').innerText.includes('your')")
+    assert not app.errors, app.errors
+
+
 def test_eraser_undo_and_clear(app):
     app.select_class(0)
     app.stroke([(100, 100), (180, 120)])

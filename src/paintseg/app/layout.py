@@ -76,9 +76,16 @@ def brush_panel() -> html.Details:
 def features_panel() -> html.Details:
     return panel(
         "Features & classifier",
-        dcc.RadioItems(id="feature-preset", value="stem", className="segmented", inline=True,
+        dcc.RadioItems(id="feature-preset", value="auto", className="segmented", inline=True,
                        options=[{"label": p, "value": p} for p in PRESETS] + [
                            {"label": "custom", "value": "custom"}]),
+        html.Div([
+            html.Label("Lattice period (px)", className="field-label inline",
+                       htmlFor="lattice-period"),
+            dcc.Input(id="lattice-period", type="number", placeholder="auto", min=2, step=0.1,
+                      debounce=True, className="number-input"),
+        ], className="row"),
+        html.Div(id="lattice-info", className="hint"),
         html.Details([
             html.Summary("Filters and scales"),
             dcc.Checklist(id="feature-families", value=[], className="check-grid",
@@ -92,7 +99,7 @@ def features_panel() -> html.Details:
         ], className="sub-details"),
         html.Div(id="feature-summary", className="hint"),
         html.Label("Classifier", className="field-label"),
-        dcc.Dropdown(id="classifier", value="random_forest", clearable=False, searchable=False,
+        dcc.Dropdown(id="classifier", value="extra_trees", clearable=False, searchable=False,
                      options=[{"label": CLASSIFIER_LABELS.get(k, k), "value": k} for k in CLASSIFIERS]),
         html.Div([
             html.Button("Train (T)", id="train-button", className="btn btn-primary"),

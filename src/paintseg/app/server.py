@@ -163,6 +163,25 @@ def _image_meta(session: Session) -> str:
     return size
 
 
+def _lattice_info(session: Session) -> str:
+    """What the lattice families follow: the period found in the image shown, the
+    user's override, and the period of the current model."""
+    if not session.images:
+        return ""
+    if not session.features.adaptive:
+        return f"The '{session.features.name}' features use fixed scales (no lattice period)."
+    image = session.entry().image
+    text = "This image: " + session.entry().lattice.describe(image.pixel_size_nm) + "."
+    if session.period is not None:
+        text += f" Using {session.period:g} px (your value)."
+    model = session.model
+    if model is not None and getattr(model, "spec_", None) is not None and model.spec_.period:
+        period = model.spec_for(image).period if model.period_nm_ and image.pixel_size_nm else (
+            model.spec_.period)
+        text += f" The model places its lattice features at {period:.1f} px here."
+    return text
+
+
 def _spec_from_controls(families, scales, periods) -> FeatureSpec:
     filters = {}
     for family in families or []:
@@ -379,6 +398,24 @@ def _register_callbacks(app: dash.Dash, store: SessionStore) -> None:  # noqa: C
         return rev + 1, ""
 
     @app.callback(
+        Output("lattice-info", "children"),
+        Output("message", "children", allow_duplicate=True),
+        Input("lattice-period", "value"), Input("rev", "data"), Input("feature-summary", "children"),
+        State("session-id", "data"),
+        prevent_initial_call=True,
+    )
+    def lattice_period(period, _, __, session_id):
+        session = store.get(session_id)
+        if session is None:
+            return no_update, no_update
+        if ctx.triggered_id == "lattice-period":
+            try:
+                session.set_period(period)
+            except PaintsegError as exc:
+                return _lattice_info(session), _error(exc)
+        return _lattice_info(session), ""
+
+    @app.callback(
         Output("feature-preset", "value"), Output("feature-families", "value"),
         Output("feature-scales", "value"), Output("feature-periods", "value"),
         Output("feature-summary", "children"),
@@ -408,7 +445,8 @@ def _register_callbacks(app: dash.Dash, store: SessionStore) -> None:  # noqa: C
         except PaintsegError as exc:
             return "custom", no_update, no_update, no_update, no_update, _error(exc)
         fam, sc, per = _controls_from_spec(spec)
-        summary = f"{spec.n_features} features per pixel"
+        summary = f"{spec.n_features} features per pixel" + (
+            ", plus lattice descriptors at the image's own period" if spec.adaptive else "")
         return preset, fam, sc, per, summary, ""
 
     # Oversized files are stopped in the browser, before they are sent.

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..annotations import Stroke, StrokeHistory
 from ..errors import PaintsegError
-from ..features import FeatureSpec, compute_features, resolve_spec
+from ..features import FeatureSpec, LatticeEstimate, compute_features, estimate_lattice_period, resolve_spec
 from ..io import Image, encode_mask, encode_probabilities, read_image_bytes, read_mask
 from ..model_io import segmenter_from_bytes, segmenter_to_bytes
 from ..segmenter import DEFAULT_COLOURS, Segmenter, labels_from_proba
@@ -42,6 +42,14 @@ class ImageEntry:
     history: StrokeHistory
     version: int = 0  # bumps when the strokes change
     uid: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    _lattice: LatticeEstimate | None = None
+
+    @property
+    def lattice(self) -> LatticeEstimate:
+        """The image's lattice period estimate (computed once, ~30 ms)."""
+        if self._lattice is None:
+            self._lattice = estimate_lattice_period(self.image)
+        return self._lattice
 
     @property
     def name(self) -> str:
@@ -68,8 +76,9 @@ class Session:
     images: list[ImageEntry] = field(default_factory=list)
     current: int = 0
     classes: list[ClassInfo] = field(default_factory=list)
-    features: FeatureSpec = field(default_factory=lambda: resolve_spec("stem"))
-    classifier: str = "random_forest"
+    features: FeatureSpec = field(default_factory=lambda: resolve_spec("auto"))
+    classifier: str = "extra_trees"
+    period: float | None = None  # the user's lattice period (px), instead of the estimate
     model: Segmenter | None = None
     model_version: int = 0
     results: dict[int, Result] = field(default_factory=dict)
@@ -249,6 +258,22 @@ class Session:
                 if self.images:
                     self.warm_features(self.current)
 
+    def set_period(self, period: float | None) -> None:
+        """Use ``period`` pixels for the lattice families (None: estimate from the images)."""
+        with self.lock:
+            if period is None:
+                self.period = None
+                return
+            if not self.features.adaptive:
+                raise PaintsegError(f"the '{self.features.name}' features have no lattice families "
+                                    "to place: choose auto or stem")
+            smallest = min((min(e.shape) for e in self.images), default=4096)
+            if not 2.0 <= float(period) <= smallest / 2:
+                raise PaintsegError(
+                    f"lattice period {float(period):g} px is outside 2-{smallest / 2:g} px "
+                    "for these images")
+            self.period = float(period)
+
     def training_set(self) -> tuple[list[Image], list[np.ndarray], list[str], list[str]]:
         """Painted images, copies of their stroke masks, and the painted classes'
         names and colours (in class-id order): what training and the search see."""
@@ -268,7 +293,8 @@ class Session:
         """Train on the strokes of every image; predict the current one."""
         images, masks, names, colours = self.training_set()
         seg = Segmenter(features=self.features, classifier=self.classifier,
-                        class_names=names, class_colours=colours)
+                        class_names=names, class_colours=colours,
+                        period=self.period if self.features.adaptive else None)
         t0 = time.perf_counter()
         seg.fit(images, masks)
         with self.lock:

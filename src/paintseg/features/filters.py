@@ -29,6 +29,11 @@ PYRAMID_FAMILIES = {"gaussian": 0, "gradient": 1, "laplacian": 2, "dog": 0, "hes
                     "structure": 2}
 ENTROPY_BINS = 16
 SYMMETRY_ORIENTATIONS = 12
+#: Averaging windows (Gaussian sigma) of the lattice and symmetry descriptors, in periods:
+#: one period keeps grain borders sharp when a grain holds only ~10 cells (high
+#: magnification) and loses nothing at low magnification (measured 1.5 / 2 against 1 / 1).
+LATTICE_WINDOW = 1.0
+SYMMETRY_WINDOW = 1.0
 
 
 # -- Gaussian kernels ----------------------------------------------------------------
@@ -304,10 +309,10 @@ def _lattice(ctx, s, spec):
     Channels: the band's local amplitude over all orientations (how strongly a
     lattice of this period is present), and its anisotropy (peak orientation
     energy over mean: high for a crystal, about 1 for noise or amorphous texture),
-    both averaged over a window of about one and a half periods.
+    both averaged over a window of about one period (LATTICE_WINDOW).
     """
     energies, to_coarse = ctx.band_energies(s, spec.orientations)
-    sigma = 1.5 * s * to_coarse[0, 0]
+    sigma = LATTICE_WINDOW * s * to_coarse[0, 0]
     smoothed = [_smooth_coarse(e, sigma) for e in energies]
     total = np.sum(smoothed, axis=0)
     peak = np.max(smoothed, axis=0)
@@ -327,7 +332,7 @@ def _symmetry(ctx, s, spec):
     ``coherence`` (|mean triple product| / mean |triple product|: how regular the
     hexagonal lattice is) and ``chirality`` (|sin| of the triple-product phase),
     taken at the orientation triplet with the strongest response, averaged over
-    about two periods.
+    about one period (SYMMETRY_WINDOW).
     """
     n = SYMMETRY_ORIENTATIONS
     band = ctx.band_responses(s, n)
@@ -335,7 +340,7 @@ def _symmetry(ctx, s, spec):
     (fh, fw), (mh, mw) = band["full"], band["coarse"]
     yy = (np.arange(mh, dtype=np.float64) * fh / mh)[:, None]
     xx = (np.arange(mw, dtype=np.float64) * fw / mw)[None, :]
-    sigma = 2.0 * s * band["to_coarse"][0, 0]
+    sigma = SYMMETRY_WINDOW * s * band["to_coarse"][0, 0]
     best_strength = best_coherence = best_chirality = None
     step = n // 6  # orientations per 30 degrees
     for k in range(2 * step):  # triplet starts covering 0..60 degrees

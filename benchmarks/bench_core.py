@@ -1,10 +1,11 @@
 """Accuracy, speed and memory of paintseg against scikit-image and ilastik's filters.
 
-Each method runs on the same images with the same simulated strokes, in a fresh
-process per (case, method) so that peak memory is its own. Time is wall time for
-features + training + prediction of the whole image.
+Each method runs on the same images with the same simulated strokes (see
+``cases.py``: STEM at five magnifications, ISBI EM, MetalDAM SEM, texture mosaics,
+plates), in a fresh process per (case, method) so that peak memory is its own.
+Time is wall time for features + training + prediction of the whole image.
 
-    python benchmarks/bench_core.py [--quick] [--out benchmarks/RESULTS-core.md]
+    python benchmarks/bench_core.py [--quick] [--kinds stem,isbi] [--methods ...] [--out FILE]
 """
 
 from __future__ import annotations
@@ -18,38 +19,20 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cases import all_cases, mean_iou  # noqa: E402
 
 ILASTIK_SCALES = (0.3, 0.7, 1.0, 1.6, 3.5, 5.0, 10.0)
 
 
-@dataclass
-class Case:
-    name: str
-    kind: str  # "stem" or "texture"
-    size: int
-    seed: int
-
-    def load(self):
-        from paintseg.demo import make_stem_image, simulate_strokes, texture_mosaic
-
-        demo = (make_stem_image(self.size, self.seed) if self.kind == "stem"
-                else texture_mosaic(self.size, self.seed))
-        strokes = simulate_strokes(demo.truth, grains=demo.grains, seed=1000 + self.seed)
-        return demo.image, demo.truth, strokes
-
-
-def mean_iou(pred, truth):
-    return float(np.mean([((pred == k) & (truth == k)).sum() / ((pred == k) | (truth == k)).sum()
-                          for k in np.unique(truth)]))
-
-
-def run_paintseg(image, strokes, features="stem", classifier="random_forest"):
+def run_paintseg(image, strokes, features="auto"):
     from paintseg import Segmenter
 
-    return Segmenter(features=features, classifier=classifier).fit([image], [strokes]).predict(image)
+    return Segmenter(features=features).fit([image], [strokes]).predict(image)
 
 
 def run_skimage(image, strokes):
@@ -81,7 +64,7 @@ def run_ilastik(image, strokes):
 
 
 METHODS = {
-    "paintseg (stem, RF)": run_paintseg,
+    "paintseg (default)": run_paintseg,
     "paintseg (ilastik preset, RF)": lambda im, st: run_paintseg(im, st, "ilastik"),
     "scikit-image trainable": run_skimage,
     "ilastik filters + RF": run_ilastik,
@@ -96,9 +79,13 @@ def _measure(data_file: str, method: str) -> tuple[float, float, float]:
     import sklearn.ensemble  # noqa: F401
 
     import paintseg  # noqa: F401
+    from paintseg.io import Image
 
     with np.load(data_file) as data:
         image, truth, strokes = data["image"], data["truth"], data["strokes"]
+        pixel = float(data["pixel"])
+    if method.startswith("paintseg") and pixel > 0:
+        image = Image(image, pixel, "nm")
     rss_before = psutil.Process().memory_info().rss
     t0 = time.perf_counter()
     pred = METHODS[method](image, strokes)
@@ -116,12 +103,12 @@ def _peak_rss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def measure(case: Case, method: str) -> tuple[float, float, float]:
+def measure(data, method: str) -> tuple[float, float, float]:
     """Run one method on one case in a fresh Python process (its own peak memory)."""
     with tempfile.TemporaryDirectory() as tmp:
         data_file = f"{tmp}/case.npz"
-        image, truth, strokes = case.load()
-        np.savez(data_file, image=image, truth=truth, strokes=strokes)
+        np.savez(data_file, image=data.image, truth=data.truth, strokes=data.strokes,
+                 pixel=data.pixel_size_nm or 0.0)
         out = subprocess.run([sys.executable, __file__, "--one", json.dumps([data_file, method])],
                              capture_output=True, text=True, check=True)
     return tuple(json.loads(out.stdout.strip().splitlines()[-1]))
@@ -129,19 +116,20 @@ def measure(case: Case, method: str) -> tuple[float, float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="two small cases only")
-    parser.add_argument("--out", default=None, help="also write the Markdown table here")
+    parser.add_argument("--quick", action="store_true", help="one case of each kind")
+    parser.add_argument("--kinds", default="", help="comma-separated kinds (stem, isbi, ...)")
+    parser.add_argument("--methods", default="", help="comma-separated method names")
+    parser.add_argument("--out", default=None, help="also write the Markdown tables here")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         data_file, method = json.loads(args.one)
         print(json.dumps(_measure(data_file, method)))
         return
-    cases = [Case(f"STEM 512 seed {s}", "stem", 512, s) for s in (0, 1, 2)]
-    cases += [Case(f"STEM 1024 seed {s}", "stem", 1024, s) for s in (3, 4)]
-    cases += [Case(f"texture mosaic seed {s}", "texture", 512, s) for s in (0, 1)]
-    if args.quick:
-        cases = [cases[0], cases[-1]]
+    cases = all_cases(quick=args.quick)
+    if args.kinds:
+        cases = [c for c in cases if c.kind in args.kinds.split(",")]
+    methods = [m for m in METHODS if not args.methods or m in args.methods.split(",")]
     lines = [
         f"Machine: {platform.processor() or platform.machine()}, "
         f"{mp.cpu_count()} cores, Python {platform.python_version()}",
@@ -150,15 +138,36 @@ def main() -> None:
         "|---|---|---|---|---|",
     ]
     print("\n".join(lines), flush=True)
+    scores: dict[tuple[str, str], list[float]] = {}
+    times: dict[str, list[float]] = {}
     for case in cases:
-        for method in METHODS:
-            iou, seconds, mem = measure(case, method)
+        data = case.load()
+        megapixels = data.image.size / 2**20
+        for method in methods:
+            iou, seconds, mem = measure(data, method)
+            scores.setdefault((case.kind, method), []).append(iou)
+            if megapixels >= 0.65:
+                times.setdefault(method, []).append(seconds / megapixels)
             line = f"| {case.name} | {method} | {iou:.3f} | {seconds:.2f} | {mem:.0f} |"
             lines.append(line)
             print(line, flush=True)
+    summary = ["", "Mean IoU per kind:", "", "| kind | " + " | ".join(methods) + " |",
+               "|---" * (len(methods) + 1) + "|"]
+    kinds = list(dict.fromkeys(c.kind for c in cases))
+    for kind in [*kinds, "all"]:
+        row = []
+        for method in methods:
+            values = [v for (k, m), vs in scores.items() if m == method and kind in (k, "all")
+                      for v in vs]
+            row.append(f"{np.mean(values):.3f}")
+        summary.append(f"| {kind} | " + " | ".join(row) + " |")
+    if times:
+        summary += ["", "Mean time per megapixel, cases of 0.65 MP and more (s/MP): "
+                    + ", ".join(f"{m} {np.mean(t):.2f}" for m, t in times.items())]
+    print("\n".join(summary), flush=True)
     if args.out:
         with open(args.out, "w") as f:
-            f.write("\n".join(lines) + "\n")
+            f.write("\n".join(lines + summary) + "\n")
 
 
 if __name__ == "__main__":

@@ -265,12 +265,11 @@ class Segmenter(BaseEstimator):
         h, w, f = stack.shape
         if f != self.n_features_in_:
             raise PaintsegError(f"model expects {self.n_features_in_} features, got {f}")
-        flat = stack.reshape(-1, f)
-        proba = np.empty((h * w, len(self.classes_)), np.float32)
-        for start in range(0, h * w, PREDICT_CHUNK):
-            stop = min(start + PREDICT_CHUNK, h * w)
-            proba[start:stop] = self.estimator_.predict_proba(flat[start:stop])
-        proba = proba.reshape(h, w, -1)
+        proba = np.empty((h, w, len(self.classes_)), np.float32)
+        rows = max(1, PREDICT_CHUNK // w)
+        for top in range(0, h, rows):  # row blocks: bounded memory, one gather each
+            block = np.ascontiguousarray(stack[top:top + rows]).reshape(-1, f)
+            proba[top:top + rows] = self.estimator_.predict_proba(block).reshape(-1, w, proba.shape[2])
         return smooth_probabilities(proba, self.smoothing_)
 
     def predict(self, image: np.ndarray, *, value_range=None) -> np.ndarray:

@@ -57,8 +57,11 @@ def _stem(a_px: float, size: int, seed: int, n_regions: int | None) -> CaseData:
     from paintseg.demo import make_stem_image, simulate_strokes
 
     pixel = MOS2_NM / a_px
-    demo = make_stem_image(size, seed, pixel_size_nm=pixel, n_regions=n_regions,
-                           probe_sigma_px=1.1 * REFERENCE_PIXEL_NM / pixel)
+    for attempt in range(seed, seed + 50):  # the first seed where every phase covers >= 10 %
+        demo = make_stem_image(size, attempt, pixel_size_nm=pixel, n_regions=n_regions,
+                               probe_sigma_px=1.1 * REFERENCE_PIXEL_NM / pixel)
+        if min((demo.truth == k).mean() for k in (1, 2, 3)) >= 0.1:
+            break
     strokes = simulate_strokes(demo.truth, grains=demo.grains, seed=1000 + seed)
     return CaseData(demo.image, demo.truth, strokes, pixel)
 

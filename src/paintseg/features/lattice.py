@@ -10,7 +10,8 @@ radial mean (rotation-invariant, so several grains at different rotations add up
 instead of competing) and measures how far each radius stands above the running
 median of its neighbours (±30 % in frequency), in decades of power. A lattice is
 reported when a peak stands out both absolutely and against the spread of the
-profile; amorphous films, cells, grains of a micrograph and white noise give broad
+profile, or, for a weak lattice, when a smaller peak has a second one at a lattice
+ratio (√2, √3, 2, √5, √7, 3) to it; amorphous films, cells, grains of a micrograph and white noise give broad
 or weak bumps and are reported as "no lattice". When the strongest peak is a
 higher order (√3, 2, √7 or 3 times the frequency of another clear peak, as in a
 hexagonal lattice imaged with a sharp probe), the fundamental is reported.
@@ -27,11 +28,17 @@ from ..errors import PaintsegError
 
 #: Peaks must stand this many decades above the running median of the profile...
 MIN_EXCESS = 0.45
+#: ...or this many, with a second peak of SUPPORT_EXCESS at a lattice ratio to it
+#: (a weak lattice still shows its harmonics; a bump of a micrograph's grain size does not).
+SUPPORTED_EXCESS = 0.25
+SUPPORT_EXCESS = 0.2
 #: ...and this many robust standard deviations above the profile's spread.
 MIN_SIGNIFICANCE = 5.0
 #: Shortest period reported, in pixels (below ~2.5 px a lattice is aliased).
 MIN_PERIOD = 2.5
 HARMONIC_RATIOS = (np.sqrt(3.0), 2.0, np.sqrt(7.0), 3.0)
+#: Ratios between reflections of hexagonal and square lattices, for harmonic support.
+LATTICE_RATIOS = (np.sqrt(2.0), np.sqrt(3.0), 2.0, np.sqrt(5.0), np.sqrt(7.0), 3.0)
 MAX_TILE = 1024
 
 
@@ -118,11 +125,14 @@ def estimate_lattice_period(image: np.ndarray) -> LatticeEstimate:
     valid = excess[r_min:r_max]
     spread = 1.4826 * float(np.median(np.abs(valid - np.median(valid))))
     threshold = max(MIN_EXCESS, MIN_SIGNIFICANCE * spread)
-    peaks = [
+    candidates = [
         (float(excess[i]), _refine(profile, i))
         for i in range(r_min + 1, r_max - 1)
-        if excess[i] >= excess[i - 1] and excess[i] > excess[i + 1] and excess[i] >= threshold
+        if excess[i] >= excess[i - 1] and excess[i] > excess[i + 1] and excess[i] >= SUPPORT_EXCESS
     ]
+    peaks = [(ex, r) for ex, r in candidates if ex >= threshold]
+    if not peaks:  # a weak lattice: a peak with another at a lattice ratio to it
+        peaks = _supported(candidates, max(SUPPORTED_EXCESS, 0.6 * MIN_SIGNIFICANCE * spread))
     if not peaks:
         return LatticeEstimate(None, (), float(valid.max(initial=0.0)))
     peaks.sort(reverse=True)
@@ -135,6 +145,20 @@ def estimate_lattice_period(image: np.ndarray) -> LatticeEstimate:
             fundamental = r
     periods = tuple(round(tile / r, 3) for _, r in peaks[:4])
     return LatticeEstimate(round(tile / fundamental, 3), periods, round(strength, 3))
+
+
+def _supported(candidates: list[tuple[float, float]], threshold: float) -> list:
+    """The candidate peaks above ``threshold`` that another candidate stands at a
+    lattice ratio to (within 3 %), with their supporters."""
+    kept = set()
+    for i, (ex, r) in enumerate(candidates):
+        if ex < threshold:
+            continue
+        for j, (_, other) in enumerate(candidates):
+            ratio = max(r, other) / min(r, other)
+            if j != i and any(abs(ratio - q) < 0.03 * q for q in LATTICE_RATIOS):
+                kept.update((i, j))
+    return [candidates[i] for i in sorted(kept)]
 
 
 def _refine(profile: np.ndarray, i: int) -> float:

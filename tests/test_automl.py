@@ -15,8 +15,13 @@ import pytest
 from conftest import mean_iou
 
 from paintseg import PaintsegError, Segmenter
-from paintseg.automl import AutoMLSearch, feature_groups, prepare_search_data
-from paintseg.features import resolve_spec
+from paintseg.automl import (
+    AutoMLSearch,
+    choose,
+    feature_groups,
+    iou_then_confidence,
+    prepare_search_data,
+)
 from paintseg.io import read_mask, write_mask, write_tiff_image
 
 pytestmark = pytest.mark.slow
@@ -24,7 +29,8 @@ pytestmark = pytest.mark.slow
 
 def test_grouped_folds_never_split_a_stroke(demo256):
     demo, strokes = demo256
-    data = prepare_search_data([demo.image], [strokes], resolve_spec("stem"),
+    spec = Segmenter().fit_spec([demo.image]).spec_
+    data = prepare_search_data([demo.image], [strokes], spec,
                                max_pixels_per_class=400, folds=3, seed=0)
     assert data.splitter.get_n_splits() == 3
     for g in np.unique(data.groups):
@@ -36,11 +42,47 @@ def test_grouped_folds_never_split_a_stroke(demo256):
     assert len(np.unique(data.groups)) >= 6
 
 
-def test_feature_groups_cover_the_families():
-    groups = feature_groups(resolve_spec("stem"))
-    n = resolve_spec("stem").n_features
+def test_feature_groups_drop_one_family_at_a_time(demo256):
+    spec = Segmenter().fit_spec([demo256[0].image]).spec_
+    groups = feature_groups(spec)
+    n = spec.n_features
     assert groups["all"] == list(range(n))
-    assert set(groups["only symmetry"]) | set(groups["without symmetry"]) == set(range(n))
+    symmetry = [i for i, name in enumerate(spec.channel_names()) if name.startswith("symmetry")]
+    assert symmetry and set(groups["without symmetry"]) == set(range(n)) - set(symmetry)
+    assert not any(name.startswith("only") for name in groups)
+
+
+class _Fixed:
+    """A fitted 'classifier' that returns given probabilities (scorer test only)."""
+
+    def __init__(self, proba):
+        self.classes_ = np.arange(proba.shape[1])
+        self.proba = proba
+
+    def predict_proba(self, X):
+        return self.proba
+
+
+def test_scorer_ranks_confident_right_above_barely_right():
+    y = np.array([0, 0, 1, 1, 2, 2])
+    X = np.zeros((6, 1))
+    confident = np.eye(3)[y] * 0.97 + 0.01
+    barely = np.eye(3)[y] * 0.2 + 0.8 / 3
+    assert iou_then_confidence(_Fixed(confident), X, y) > iou_then_confidence(_Fixed(barely), X, y)
+    wrong = np.eye(3)[(y + 1) % 3] * 0.97 + 0.01
+    assert iou_then_confidence(_Fixed(barely), X, y) > iou_then_confidence(_Fixed(wrong), X, y)
+
+
+def test_the_default_is_kept_unless_the_search_wins_clearly():
+    saturated = np.ones(5)
+    keep, reason = choose(saturated, saturated)
+    assert not keep and "cannot tell them apart" in reason
+    keep, reason = choose(np.array([0.9, 0.95, 0.9, 0.92, 0.93]), np.array([0.88] * 5))
+    assert not keep and "not clearly better" in reason  # +0.04: inside what misled before
+    keep, reason = choose(np.array([0.95, 0.6, 0.95, 0.95, 0.95]), np.array([0.8] * 5))
+    assert not keep  # a large mean gain with one fold lost
+    keep, reason = choose(np.array([0.9, 0.92, 0.95, 0.9, 0.91]), np.array([0.8] * 5))
+    assert keep and "in every fold" in reason
 
 
 @pytest.mark.parametrize("minutes", [0, -1, float("nan")])
@@ -67,8 +109,9 @@ def test_search_returns_a_model_and_code_that_reproduces_it(demo256, tmp_path):
     search = AutoMLSearch(minutes=0.25, max_pixels_per_class=300, seed=3)
     result = search.run([demo.image], [strokes], class_names=["2H", "1T", "amorphous"])
     assert result.evaluations > 5 and result.leaderboard
-    scores = [row["grouped_cv_mean_iou"] for row in result.leaderboard]
+    scores = [row["score"] for row in result.leaderboard]
     assert scores == sorted(scores, reverse=True)
+    assert result.reason and result.kept_default == (result.segmenter.classifier == "extra_trees")
     assert result.grouped_score >= result.default_grouped_score  # never loses to the default
     assert result.pixel_kfold_score >= result.grouped_score - 1e-9  # pixel K-fold is optimistic
     pred = result.segmenter.predict(demo.image)

@@ -1,13 +1,21 @@
 """AutoML: a TPOT search over the painted pixels, on Dask, with stroke-grouped CV.
 
 The search sees the feature vectors of the painted pixels (capped per class, spread
-evenly over the strokes), and scores each pipeline by mean IoU (macro Jaccard)
-under cross-validation folds that never split a stroke: the pixels of one stroke
-are nearly copies of each other, so a plain K-fold over pixels rates every
-pipeline too well. The search space lets TPOT drop whole filter families
-(FeatureSetSelector over the families of the FeatureSpec) and choose among tree
-ensembles. The winner becomes an ordinary paintseg model; if it does not beat the
-default model's grouped score, the default model is kept.
+evenly over the strokes), and scores each pipeline under cross-validation folds
+that never split a stroke: the pixels of one stroke are nearly copies of each
+other, so a plain K-fold over pixels rates every pipeline too well. The search
+space lets TPOT drop a filter family (FeatureSetSelector over the families of the
+default feature spec) and choose among tree ensembles.
+
+The objective is the held-out mean IoU minus 0.05 x the held-out log-loss
+(``iou_then_confidence``): mean IoU decides while pipelines differ in it, and when
+every fold says 1.0 (strokes painted well inside their regions are easy) the
+pipeline that is right with more confidence ranks higher instead of an arbitrary
+one. Held-out strokes still say little about the pixels that matter most, those
+near class borders, where no stroke is painted: measured on the benchmark cases,
+a pipeline 0.05 better on held-out strokes was 0.03 worse on the whole image. So
+the winner replaces the default model only when it is better by a clear margin in
+every fold (``MIN_GAIN``), and the result says why the default was kept otherwise.
 
 Dask: a LocalCluster of worker processes by default, or the distributed scheduler
 at ``scheduler`` (e.g. ``tcp://10.0.0.5:8786``) when given.
@@ -29,10 +37,14 @@ from sklearn.pipeline import Pipeline, make_pipeline
 
 from .classifiers import make_classifier
 from .errors import PaintsegError
-from .features import resolve_spec
 from .segmenter import Segmenter, labelled_pixels
 
-SCORING = "jaccard_macro"  # mean IoU over the painted classes
+SCORING = "jaccard_macro"  # mean IoU over the painted classes, reported to people
+CONFIDENCE_WEIGHT = 0.05
+#: The search replaces the default only with a mean held-out gain this large, and a
+#: gain in every fold: smaller gains on held-out strokes did not carry to whole images.
+MIN_GAIN = 0.05
+SATURATED = 0.99
 CLASSIFIER_CHOICES = ["RandomForestClassifier", "ExtraTreesClassifier", "XGBClassifier",
                       "LGBMClassifier", "HistGradientBoostingClassifier", "DecisionTreeClassifier"]
 
@@ -108,7 +120,11 @@ def _even_over_strokes(y, groups, cap, seed) -> np.ndarray:
 
 
 def feature_groups(spec) -> dict[str, list[int]]:
-    """Column subsets for the search: all, each family alone, all but each family."""
+    """Column subsets for the search: all, and all but each family.
+
+    A single family alone scored well on held-out strokes and badly on whole images
+    (0.67 against the default's 0.82 on the plates cases), so it is not offered.
+    """
     names = spec.channel_names()
     families: dict[str, list[int]] = {}
     for i, name in enumerate(names):
@@ -116,9 +132,55 @@ def feature_groups(spec) -> dict[str, list[int]]:
     subsets = {"all": list(range(len(names)))}
     if len(families) > 1:
         for fam, cols in families.items():
-            subsets[f"only {fam}"] = cols
             subsets[f"without {fam}"] = [i for i in range(len(names)) if i not in cols]
     return subsets
+
+
+def _full_proba(estimator, X, n_classes: int) -> np.ndarray:
+    """Probabilities over all classes 0..K-1, even when a fold's training lacked one."""
+    proba = np.full((len(X), n_classes), 1e-6)
+    proba[:, np.asarray(estimator.classes_, int)] = estimator.predict_proba(X)
+    return proba / proba.sum(axis=1, keepdims=True)
+
+
+def iou_then_confidence(estimator, X, y) -> float:
+    """Held-out mean IoU minus 0.05 x log-loss: ranks pipelines even when every one
+    classifies the held-out strokes right (a scorer for TPOT; module level so that it
+    pickles to Dask workers)."""
+    from sklearn.metrics import jaccard_score, log_loss
+
+    n_classes = int(max(np.max(y), np.max(estimator.classes_))) + 1
+    proba = _full_proba(estimator, X, n_classes)
+    iou = jaccard_score(y, proba.argmax(axis=1), average="macro")
+    return float(iou - CONFIDENCE_WEIGHT * log_loss(y, proba, labels=np.arange(n_classes)))
+
+
+def fold_scores(estimator, data: SearchData) -> tuple[np.ndarray, np.ndarray]:
+    """Per stroke-grouped fold: held-out mean IoU and log-loss."""
+    from sklearn.metrics import jaccard_score, log_loss
+
+    n_classes = len(data.classes)
+    ious, losses = [], []
+    for train, test in data.splitter.split(data.X, data.y):
+        fitted = clone(estimator).fit(data.X[train], data.y[train])
+        proba = _full_proba(fitted, data.X[test], n_classes)
+        ious.append(jaccard_score(data.y[test], proba.argmax(axis=1), average="macro"))
+        losses.append(log_loss(data.y[test], proba, labels=np.arange(n_classes)))
+    return np.asarray(ious), np.asarray(losses)
+
+
+def choose(search_ious: np.ndarray, default_ious: np.ndarray) -> tuple[bool, str]:
+    """Whether the search's pipeline replaces the default model, and why (for people)."""
+    gain = search_ious - default_ious
+    if default_ious.min() >= SATURATED and search_ious.min() >= SATURATED:
+        return False, ("both classify every held-out stroke right: the strokes cannot tell them "
+                       "apart, so the default model is kept")
+    if gain.mean() >= MIN_GAIN and gain.min() > 0:
+        return True, (f"the search's pipeline is better on held-out strokes by {gain.mean():.3f} "
+                      "mean IoU, in every fold")
+    return False, (f"the search's pipeline is not clearly better on held-out strokes "
+                   f"({gain.mean():+.3f} mean IoU; it must gain {MIN_GAIN:.2f} and win every "
+                   "fold): the default model is kept")
 
 
 def grouped_and_pixel_scores(estimator, data: SearchData, seed: int = 0) -> tuple[float, float]:
@@ -141,6 +203,8 @@ class SearchResult:
     evaluations: int
     cancelled: bool
     leaderboard: list[dict] = field(default_factory=list)
+    reason: str = ""  # why the search's pipeline or the default model was chosen
+    search_grouped_score: float = float("nan")  # the search's own pipeline, chosen or not
 
     def export_code(self) -> str:
         return pipeline_code(self.pipeline, self.segmenter, self.grouped_score)
@@ -205,7 +269,7 @@ class AutoMLSearch:
     scheduler : address of a dask.distributed scheduler; None starts local workers.
     """
 
-    def __init__(self, features="stem", *, minutes: float = 5.0, seed: int = 0,
+    def __init__(self, features="auto", *, minutes: float = 5.0, seed: int = 0,
                  max_pixels_per_class: int = 2000, folds: int = 5,
                  scheduler: str | None = None, n_workers: int = 2,
                  population_size: int = 12) -> None:
@@ -213,7 +277,8 @@ class AutoMLSearch:
             raise PaintsegError(f"the time budget must be a positive number of minutes, not {minutes}")
         if max_pixels_per_class < 10:
             raise PaintsegError("max_pixels_per_class must be at least 10")
-        self.spec = resolve_spec(features)
+        self.features = features
+        self.spec = None  # the concrete spec, chosen from the images in ``run``
         self.minutes = float(minutes)
         self.seed = seed
         self.max_pixels_per_class = max_pixels_per_class
@@ -263,7 +328,9 @@ class AutoMLSearch:
     # -- the search ----------------------------------------------------------------
     def run(self, images, strokes, *, class_names=None, class_colours=None,
             quiet: bool = True) -> SearchResult:
-        data = prepare_search_data(images, strokes, self.spec,
+        base = Segmenter(features=self.features).fit_spec(images)
+        self.spec = base.spec_
+        data = prepare_search_data(images, strokes, base.spec_for,
                                    max_pixels_per_class=self.max_pixels_per_class,
                                    folds=self.folds, seed=self.seed)
         tpot_client, client, cluster = connect(self.scheduler, self.n_workers)
@@ -298,7 +365,8 @@ class AutoMLSearch:
             n_features=data.X.shape[1], random_state=self.seed, n_jobs=1)
         space = SequentialPipeline([FSSNode(subsets=feature_groups(self.spec)), classifiers])
         return tpot.TPOTEstimator(
-            search_space=space, scorers=[SCORING], scorers_weights=[1], classification=True,
+            search_space=space, scorers=[iou_then_confidence], scorers_weights=[1],
+            classification=True,
             cv=data.splitter, max_time_mins=self.minutes,
             max_eval_time_mins=max(0.2, min(self.minutes / 3, 5.0)),
             population_size=self.population_size, generations=None, client=client,
@@ -309,26 +377,33 @@ class AutoMLSearch:
         leaderboard = build_leaderboard(estimator.evaluated_individuals,
                                         estimator._evolver_instance.objective_names[0])
         pipeline = to_paintseg_pipeline(estimator.fitted_pipeline_)
-        grouped, pixel = grouped_and_pixel_scores(pipeline, data, self.seed)
-        default = make_classifier("random_forest", self.seed)
-        d_grouped, d_pixel = grouped_and_pixel_scores(default, data, self.seed)
-        kept_default = d_grouped > grouped
-        classifier = default if kept_default else pipeline
+        default = Segmenter().classifier
+        search_ious, search_losses = fold_scores(pipeline, data)
+        default_ious, default_losses = fold_scores(make_classifier(default, self.seed), data)
+        replace, reason = choose(search_ious, default_ious)
+        pixel = grouped_and_pixel_scores(pipeline, data, self.seed)[1]
+        d_pixel = grouped_and_pixel_scores(make_classifier(default, self.seed), data, self.seed)[1]
+        classifier = pipeline if replace else default
         seg = Segmenter(features=self.spec, classifier=classifier, class_names=class_names,
                         class_colours=class_colours, random_state=self.seed)
         seg.fit(images, strokes)
+        grouped, d_grouped = float(search_ious.mean()), float(default_ious.mean())
         seg.training_summary_["automl"] = {
             "grouped_cv_mean_iou": grouped, "pixel_kfold_mean_iou": pixel,
+            "grouped_cv_log_loss": float(search_losses.mean()),
             "default_grouped_cv_mean_iou": d_grouped, "default_pixel_kfold_mean_iou": d_pixel,
-            "kept_default": bool(kept_default), "evaluations": len(leaderboard),
+            "default_grouped_cv_log_loss": float(default_losses.mean()),
+            "kept_default": not replace, "reason": reason, "evaluations": len(leaderboard),
             "pipeline": describe(pipeline),
         }
         return SearchResult(
-            segmenter=seg, pipeline=clone(classifier), grouped_score=max(grouped, d_grouped),
-            pixel_kfold_score=d_pixel if kept_default else pixel,
+            segmenter=seg, pipeline=clone(pipeline if replace else make_classifier(default, self.seed)),
+            grouped_score=grouped if replace else d_grouped,
+            pixel_kfold_score=pixel if replace else d_pixel,
             default_grouped_score=d_grouped, default_pixel_kfold_score=d_pixel,
-            kept_default=bool(kept_default), evaluations=len(leaderboard),
-            cancelled=self.cancelled, leaderboard=leaderboard)
+            kept_default=not replace, evaluations=len(leaderboard),
+            cancelled=self.cancelled, leaderboard=leaderboard, reason=reason,
+            search_grouped_score=grouped)
 
 
 def to_paintseg_pipeline(pipeline) -> Pipeline:
@@ -360,7 +435,7 @@ def describe(pipeline) -> str:
 
 
 def build_leaderboard(df, score_column: str) -> list[dict]:
-    """Pipelines tried, best first: grouped-CV mean IoU, evaluation time, size."""
+    """Pipelines tried, best first: held-out score (mean IoU - 0.05 log-loss), time, size."""
     rows = []
     if df is None:
         return rows
@@ -374,10 +449,10 @@ def build_leaderboard(df, score_column: str) -> list[dict]:
         seconds = float(row.get("Completed Timestamp", np.nan) - row.get("Submitted Timestamp", np.nan))
         steps = getattr(pipeline, "steps", [("m", pipeline)])
         n_features = next((len(s.sel_subset) for _, s in steps if hasattr(s, "sel_subset")), None)
-        rows.append({"pipeline": describe(pipeline), "grouped_cv_mean_iou": round(score, 4),
+        rows.append({"pipeline": describe(pipeline), "score": round(score, 4),
                      "eval_seconds": round(seconds, 2) if np.isfinite(seconds) else None,
                      "steps": len(steps), "features": n_features})
-    rows.sort(key=lambda r: (-r["grouped_cv_mean_iou"], r["features"] or 0, r["eval_seconds"] or 0))
+    rows.sort(key=lambda r: (-r["score"], r["features"] or 0, r["eval_seconds"] or 0))
     return rows
 
 

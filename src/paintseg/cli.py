@@ -246,7 +246,7 @@ def automl(
                 best = "-" if p["best_score"] is None else f"{p['best_score']:.3f}"
                 progress.update(task, completed=min(int(p["elapsed"]), int(minutes * 60)),
                                 description=f"generation {p['generation']} · {p['evaluations']} "
-                                            f"pipelines · best grouped mIoU {best}")
+                                            f"pipelines · best held-out score {best}")
     finally:
         signal.signal(signal.SIGINT, previous)
     if "error" in outcome:
@@ -265,17 +265,17 @@ def _print_search(result, out: Path, code: Path | None) -> None:
     from rich.table import Table
 
     table = Table(title="Leaderboard (stroke-grouped cross-validation)", show_lines=False)
-    for column in ("rank", "pipeline", "grouped mIoU", "eval s", "features"):
+    for column in ("rank", "pipeline", "held-out score", "eval s", "features"):
         table.add_column(column)
     for i, row in enumerate(result.leaderboard[:10], start=1):
-        table.add_row(str(i), escape(row["pipeline"]), f"{row['grouped_cv_mean_iou']:.3f}",
+        table.add_row(str(i), escape(row["pipeline"]), f"{row['score']:.3f}",
                       str(row["eval_seconds"]), str(row["features"] or ""))
     err.print(table)
-    chosen = "the default model (the search did not beat it)" if result.kept_default else "the winner"
+    chosen = "the default model" if result.kept_default else "the search's pipeline"
     err.print(
         f"{result.evaluations} pipelines evaluated{' (cancelled)' if result.cancelled else ''}; "
-        f"saved {chosen} -> {out}\n"
-        f"mean IoU, stroke-grouped CV: search {result.grouped_score:.3f}, default "
+        f"saved {chosen} -> {out}\n{result.reason}\n"
+        f"mean IoU, stroke-grouped CV: search {result.search_grouped_score:.3f}, default "
         f"{result.default_grouped_score:.3f}; plain pixel K-fold (optimistic): search "
         f"{result.pixel_kfold_score:.3f}, default {result.default_pixel_kfold_score:.3f}"
         + (f"\ncode: {code}" if code else ""))

@@ -271,7 +271,8 @@ def _draw_stroke(strokes, safe, candidates, k, radius, target, rng) -> None:
 def texture_mosaic(size: int = 512, seed: int = 0) -> DemoImage:
     """Brick / grass / gravel photos from scikit-image in wavy regions.
 
-    Every texture is matched to the same mean and standard deviation, so only
+    Every texture is matched to the same mean and standard deviation (after dither and
+    a little sensor noise, so no grey level is peculiar to one texture), so only
     texture tells the classes apart.
     """
     from skimage import data
@@ -286,6 +287,10 @@ def texture_mosaic(size: int = 512, seed: int = 0) -> DemoImage:
         t = tex.astype(np.float32)
         reps = (size // t.shape[0] + 1, size // t.shape[1] + 1)
         t = np.tile(t, reps)[:size, :size]
+        # dither and sensor noise: without them each photo keeps its own set of 8-bit
+        # levels after the rescaling below, and a pixel's exact value gives its class away
+        t = t + rng.uniform(-0.5, 0.5, t.shape).astype(np.float32)
+        t = t + rng.normal(0, 2.0, t.shape).astype(np.float32)
         t = (t - t.mean()) / t.std()
         image[truth == k] = t[truth == k]
     return DemoImage(image=image * 40 + 128, truth=truth, pixel_size_nm=None,

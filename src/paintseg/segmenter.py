@@ -164,7 +164,7 @@ class Segmenter(BaseEstimator):
         if not images:
             raise PaintsegError("no images to train on")
         t0 = time.perf_counter()
-        self._fit_lattice(images)
+        self.fit_spec(images)
         if progress:
             progress("computing features")
         X, y, groups = labelled_pixels(images, strokes, self.spec_for)
@@ -204,8 +204,11 @@ class Segmenter(BaseEstimator):
         }
         return self
 
-    def _fit_lattice(self, images: list[np.ndarray]) -> None:
-        """Place the lattice families of an adaptive spec at the training images' period."""
+    def fit_spec(self, images: Sequence[np.ndarray]) -> Segmenter:
+        """Choose the concrete feature spec for these training images (``spec_``,
+        ``lattice_``, ``period_nm_``): an adaptive spec's lattice families go to the
+        images' lattice period. ``fit`` calls it; the AutoML search uses it alone."""
+        images = _as_list(images)
         template = resolve_spec(self.features)
         self.period_nm_ = None
         if self.period is not None:
@@ -227,6 +230,7 @@ class Segmenter(BaseEstimator):
         size = pixel_size_nm(images[0])
         if self.spec_.period is not None and size:
             self.period_nm_ = float(self.spec_.period * size)
+        return self
 
     def spec_for(self, image: np.ndarray) -> FeatureSpec:
         """The feature spec for ``image``: lattice families at the model's physical period.

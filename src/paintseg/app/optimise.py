@@ -90,19 +90,18 @@ def optimise_panel() -> html.Details:
 
 
 def _board(result: SearchResult) -> html.Table:
-    rows = [html.Tr([html.Th("#"), html.Th("pipeline"), html.Th("grouped mIoU"), html.Th("s")])]
+    rows = [html.Tr([html.Th("#"), html.Th("pipeline"), html.Th("held-out score"), html.Th("s")])]
     for i, r in enumerate(result.leaderboard[:8], start=1):
         rows.append(html.Tr([html.Td(i), html.Td(r["pipeline"]),
-                             html.Td(f"{r['grouped_cv_mean_iou']:.3f}"), html.Td(r["eval_seconds"])]))
+                             html.Td(f"{r['score']:.3f}"), html.Td(r["eval_seconds"])]))
     return html.Table(rows, className="leaderboard")
 
 
 def _summary(result: SearchResult) -> str:
-    chosen = "default model kept (the search did not beat it)" if result.kept_default else "winner"
-    return (f"{result.evaluations} pipelines{' (cancelled)' if result.cancelled else ''}. Mean IoU, "
-            f"grouped CV: {result.grouped_score:.3f} vs default {result.default_grouped_score:.3f}; "
-            f"plain pixel K-fold: {result.pixel_kfold_score:.3f} vs "
-            f"{result.default_pixel_kfold_score:.3f}. Ready: {chosen}.")
+    chosen = "the default model" if result.kept_default else "the search's pipeline"
+    return (f"{result.evaluations} pipelines{' (cancelled)' if result.cancelled else ''}. "
+            f"Mean IoU on held-out strokes: search {result.search_grouped_score:.3f}, default "
+            f"{result.default_grouped_score:.3f}. Ready: {chosen}, because {result.reason}.")
 
 
 def register_optimise(app, store) -> None:
@@ -159,7 +158,7 @@ def register_optimise(app, store) -> None:
             best = "-" if p["best_score"] is None else f"{p['best_score']:.3f}"
             text = ("Stopping: the best pipeline so far is kept…" if job.search.cancelled else
                     f"Generation {p['generation']} · {p['evaluations']} pipelines · "
-                    f"best grouped mIoU {best}")
+                    f"best held-out score {best}")
             return {"width": width}, text, no_update, False, True, job.search.cancelled, True, True
         if job.error:
             return {"width": "0%"}, _message(job.error, "error"), "", True, False, True, True, True

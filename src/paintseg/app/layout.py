@@ -77,7 +77,8 @@ def features_panel() -> html.Details:
     return panel(
         "Features & classifier",
         dcc.RadioItems(id="feature-preset", value="auto", className="segmented", inline=True,
-                       options=[{"label": p, "value": p} for p in PRESETS] + [
+                       options=[{"label": p, "value": p} for p in sorted(
+                           PRESETS, key=lambda name: name != "auto")] + [
                            {"label": "custom", "value": "custom"}]),
         html.Div([
             html.Label("Lattice period (px)", className="field-label inline",

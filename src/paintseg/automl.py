@@ -15,7 +15,8 @@ one. Held-out strokes still say little about the pixels that matter most, those
 near class borders, where no stroke is painted: measured on the benchmark cases,
 a pipeline 0.05 better on held-out strokes was 0.03 worse on the whole image. So
 the winner replaces the default model only when it is better by a clear margin in
-every fold (``MIN_GAIN``), and the result says why the default was kept otherwise.
+every fold (``MIN_GAIN``) and leaves the pixels the default model is sure of as they
+are (``MAX_CONFIDENT_CHANGE``); the result says why the default was kept otherwise.
 
 Dask: a LocalCluster of worker processes by default, or the distributed scheduler
 at ``scheduler`` (e.g. ``tcp://10.0.0.5:8786``) when given.
@@ -45,6 +46,11 @@ CONFIDENCE_WEIGHT = 0.05
 #: gain in every fold: smaller gains on held-out strokes did not carry to whole images.
 MIN_GAIN = 0.05
 SATURATED = 0.99
+#: ...and only when it relabels at most this fraction of the pixels the default model
+#: is sure of (max probability >= CONFIDENT): a pipeline that wins on held-out strokes
+#: and contradicts confident pixels elsewhere lost on the whole image in every case seen.
+MAX_CONFIDENT_CHANGE = 0.005
+CONFIDENT = 0.8
 CLASSIFIER_CHOICES = ["RandomForestClassifier", "ExtraTreesClassifier", "XGBClassifier",
                       "LGBMClassifier", "HistGradientBoostingClassifier", "DecisionTreeClassifier"]
 
@@ -167,6 +173,18 @@ def fold_scores(estimator, data: SearchData) -> tuple[np.ndarray, np.ndarray]:
         ious.append(jaccard_score(data.y[test], proba.argmax(axis=1), average="macro"))
         losses.append(log_loss(data.y[test], proba, labels=np.arange(n_classes)))
     return np.asarray(ious), np.asarray(losses)
+
+
+def confident_change(default: Segmenter, other: Segmenter, images) -> float:
+    """Fraction of the pixels the default model is sure of that ``other`` labels otherwise."""
+    changed = confident = 0
+    for image in images:
+        proba = default.predict_proba(image)
+        sure = proba.max(axis=2) >= CONFIDENT
+        labels = default.classes_[proba.argmax(axis=2)]
+        changed += int((other.predict(image) != labels)[sure].sum())
+        confident += int(sure.sum())
+    return changed / max(confident, 1)
 
 
 def choose(search_ious: np.ndarray, default_ious: np.ndarray) -> tuple[bool, str]:
@@ -383,10 +401,21 @@ class AutoMLSearch:
         replace, reason = choose(search_ious, default_ious)
         pixel = grouped_and_pixel_scores(pipeline, data, self.seed)[1]
         d_pixel = grouped_and_pixel_scores(make_classifier(default, self.seed), data, self.seed)[1]
-        classifier = pipeline if replace else default
-        seg = Segmenter(features=self.spec, classifier=classifier, class_names=class_names,
+        seg = Segmenter(features=self.spec, classifier=pipeline, class_names=class_names,
                         class_colours=class_colours, random_state=self.seed)
-        seg.fit(images, strokes)
+        default_seg = Segmenter(features=self.spec, classifier=default, class_names=class_names,
+                                class_colours=class_colours, random_state=self.seed)
+        default_seg.fit(images, strokes)
+        if replace:
+            seg.fit(images, strokes)
+            changed = confident_change(default_seg, seg, images)
+            if changed > MAX_CONFIDENT_CHANGE:
+                replace, reason = False, (
+                    f"the search's pipeline would relabel {changed:.1%} of the pixels the default "
+                    "model is sure of; held-out strokes cannot show it is right there, so the "
+                    "default model is kept")
+        if not replace:
+            seg = default_seg
         grouped, d_grouped = float(search_ious.mean()), float(default_ious.mean())
         seg.training_summary_["automl"] = {
             "grouped_cv_mean_iou": grouped, "pixel_kfold_mean_iou": pixel,

@@ -16,7 +16,7 @@ from PIL import Image as PILImage
 
 from paintseg import Segmenter
 from paintseg.annotations import Stroke, draw_stroke
-from paintseg.app.render import hex_to_rgb
+from paintseg.colours import hex_to_rgb
 from paintseg.demo import to_uint8
 
 HERE = Path(__file__).resolve().parent

@@ -138,3 +138,16 @@ def test_unsupported_and_missing(tmp_path):
         read_image(tmp_path / "notes.txt")
     with pytest.raises(PaintsegError, match="not found"):
         read_image(tmp_path / "missing.png")
+
+
+def test_png_masks_are_palette_images_that_read_back_as_class_ids(tmp_path):
+    mask = np.zeros((12, 16), np.uint8)
+    mask[:, 4:8], mask[:, 8:] = 1, 3
+    write_mask(tmp_path / "m.png", mask, {1: "#ff0000"})
+    with PILImage.open(tmp_path / "m.png") as im:
+        assert im.mode == "P"  # any viewer shows colours, not grey levels 1..K
+        rgb = np.asarray(im.convert("RGB"))
+    assert tuple(rgb[0, 5]) == (255, 0, 0)  # the colour given for class 1
+    assert tuple(rgb[0, 0]) == (0, 0, 0)  # unlabelled stays black
+    assert tuple(rgb[0, 10]) == (0xF3, 0xC6, 0x23)  # class 3 in the default palette
+    np.testing.assert_array_equal(read_mask(tmp_path / "m.png"), mask)

@@ -166,7 +166,8 @@ def predict(
             progress.update(task, description=f"segmenting {source.name}")
             image = read_image(source)
             probabilities = seg.predict_proba(image)
-            write_mask(target, labels_from_proba(probabilities, seg.classes_))
+            write_mask(target, labels_from_proba(probabilities, seg.classes_),
+                       dict(zip(seg.classes_.tolist(), seg.class_colours_, strict=True)))
             if proba:
                 stem = target.stem[: -len("_mask")] if target.stem.endswith("_mask") else target.stem
                 write_probabilities(target.with_name(f"{stem}_proba.tif"), probabilities,

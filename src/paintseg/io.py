@@ -92,13 +92,15 @@ def to_grey(data: np.ndarray) -> np.ndarray:
     return data.astype(np.float32)
 
 
-def _read_pil(source, name: str, max_pixels: int) -> np.ndarray:
+def _read_pil(source, name: str, max_pixels: int, indices: bool = False) -> np.ndarray:
+    """Pixels of a Pillow-readable file; a palette image gives its indices when
+    ``indices`` (masks: the values are class ids, the palette only their colours)."""
     from PIL import Image as PILImage
 
     PILImage.MAX_IMAGE_PIXELS = None  # we check the size ourselves, before decoding
     with PILImage.open(source) as im:
         _check_size((im.height, im.width), name, max_pixels)
-        if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        if im.mode in ("I;16", "I;16B", "I;16L", "I", "F") or (indices and im.mode == "P"):
             data = np.array(im)
         else:
             data = np.asarray(im.convert("RGBA" if "A" in im.getbands() else "RGB"
@@ -224,7 +226,7 @@ def _decode(path: Path, suffix: str, name: str, max_pixels: int, as_grey: bool) 
     pixel_size, unit = None, "px"
     try:
         if suffix in PIL_SUFFIXES:
-            data = _read_pil(path, name, max_pixels)
+            data = _read_pil(path, name, max_pixels, indices=not as_grey)
         elif suffix in TIFF_SUFFIXES:
             data, pixel_size, unit = _read_tiff(path, name, max_pixels)
         elif suffix == ".npy":
@@ -265,8 +267,13 @@ def read_mask(path, *, max_pixels: int | None = None) -> np.ndarray:
     return data.astype(np.int64 if data.max(initial=0) > 65535 else np.uint16)
 
 
-def encode_mask(mask: np.ndarray, suffix: str) -> bytes:
-    """PNG (classes up to 255, or 65535 as 16-bit) or TIFF bytes of a label mask."""
+def encode_mask(mask: np.ndarray, suffix: str, colours: dict[int, str] | None = None) -> bytes:
+    """PNG or TIFF bytes of a label mask.
+
+    PNG (up to 255 classes) is a palette image: its values stay the class ids, and
+    any viewer shows class k in its colour (``colours`` or the default palette)
+    instead of the near-black grey values 1..K.
+    """
     mask = np.asarray(mask)
     suffix = suffix.lower()
     top = int(mask.max(initial=0))
@@ -275,8 +282,12 @@ def encode_mask(mask: np.ndarray, suffix: str) -> bytes:
 
         if top > 255:
             raise PaintsegError(f"{top} classes do not fit in an 8-bit PNG mask; use .tif")
+        from .colours import palette
+
+        image = PILImage.fromarray(mask.astype(np.uint8), mode="P")
+        image.putpalette(palette(colours))
         buffer = _io.BytesIO()
-        PILImage.fromarray(mask.astype(np.uint8)).save(buffer, format="PNG")
+        image.save(buffer, format="PNG")
         return buffer.getvalue()
     if suffix in TIFF_SUFFIXES:
         import tifffile
@@ -288,10 +299,10 @@ def encode_mask(mask: np.ndarray, suffix: str) -> bytes:
     raise PaintsegError(f"masks are written as .png or .tif, not '{suffix}'")
 
 
-def write_mask(path, mask: np.ndarray) -> Path:
+def write_mask(path, mask: np.ndarray, colours: dict[int, str] | None = None) -> Path:
     """Write a label mask atomically; the format follows the file extension."""
     path = Path(path)
-    atomic_write_bytes(path, encode_mask(mask, path.suffix))
+    atomic_write_bytes(path, encode_mask(mask, path.suffix, colours))
     return path
 
 

@@ -21,6 +21,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from .classifiers import make_classifier
+from .colours import default_colour
 from .errors import PaintsegError, PaintsegWarning
 from .features import (
     FeatureSpec,
@@ -31,19 +32,11 @@ from .features import (
     resolve_spec,
 )
 
-DEFAULT_COLOURS = (
-    "#e4572e", "#29a5d6", "#f3c623", "#76b041", "#8e6cef",
-    "#ff8fab", "#17bebb", "#b56b45", "#7d8491", "#2e294e",
-)
 PREDICT_CHUNK = 262_144  # pixels per classifier call: bounds peak memory
 
 
 def default_class_names(classes: Sequence[int]) -> list[str]:
     return [f"phase {k}" for k in classes]
-
-
-def default_colour(k: int) -> str:
-    return DEFAULT_COLOURS[(k - 1) % len(DEFAULT_COLOURS)]
 
 
 def _as_list(images) -> list[np.ndarray]:

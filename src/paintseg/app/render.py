@@ -7,12 +7,8 @@ import io
 import numpy as np
 from PIL import Image as PILImage
 
+from ..colours import hex_to_rgb
 from ..demo import to_uint8
-
-
-def hex_to_rgb(colour: str) -> tuple[int, int, int]:
-    colour = colour.lstrip("#")
-    return tuple(int(colour[i : i + 2], 16) for i in (0, 2, 4))
 
 
 def _png(im: PILImage.Image) -> bytes:

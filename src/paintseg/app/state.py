@@ -19,11 +19,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..annotations import Stroke, StrokeHistory
+from ..colours import DEFAULT_COLOURS
 from ..errors import PaintsegError
 from ..features import FeatureSpec, LatticeEstimate, compute_features, estimate_lattice_period, resolve_spec
 from ..io import Image, encode_mask, encode_probabilities, read_image_bytes, read_mask
 from ..model_io import segmenter_from_bytes, segmenter_to_bytes
-from ..segmenter import DEFAULT_COLOURS, Segmenter, labels_from_proba
+from ..segmenter import Segmenter, labels_from_proba
 from . import render
 
 MAX_CLASSES = 255
@@ -363,7 +364,7 @@ class Session:
         return result
 
     def export_mask(self, suffix: str) -> bytes:
-        return encode_mask(self._require_result().labels, suffix)
+        return encode_mask(self._require_result().labels, suffix, self.colours())
 
     def export_probabilities(self) -> bytes:
         result = self._require_result()
@@ -378,7 +379,7 @@ class Session:
         entry = self.entry()
         if not entry.history.mask.any():
             raise PaintsegError("this image has no strokes to export")
-        return encode_mask(entry.history.mask, ".png")
+        return encode_mask(entry.history.mask, ".png", self.colours())
 
     def export_overlay(self) -> bytes:
         entry = self.entry()

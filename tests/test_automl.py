@@ -18,10 +18,10 @@ from paintseg import PaintsegError, Segmenter
 from paintseg.automl import (
     AutoMLSearch,
     choose,
-    confident_change,
     feature_groups,
     iou_then_confidence,
     prepare_search_data,
+    relabelled,
 )
 from paintseg.io import read_mask, write_mask, write_tiff_image
 
@@ -74,13 +74,14 @@ def test_scorer_ranks_confident_right_above_barely_right():
     assert iou_then_confidence(_Fixed(barely), X, y) > iou_then_confidence(_Fixed(wrong), X, y)
 
 
-def test_confident_change_counts_pixels_the_default_is_sure_of(demo256):
+def test_relabelled_counts_pixels_the_default_is_sure_of(demo256):
     demo, strokes = demo256
     default = Segmenter().fit([demo.image], [strokes])
-    assert confident_change(default, default, [demo.image]) == 0.0
+    assert relabelled(default, default, [demo.image]) == (0.0, 0.0)
     swapped = np.where(strokes == 1, 2, np.where(strokes == 2, 1, strokes))  # 2H <-> 1T
     contrary = Segmenter().fit([demo.image], [swapped])
-    assert confident_change(default, contrary, [demo.image]) > 0.2
+    sure, overall = relabelled(default, contrary, [demo.image])
+    assert sure > 0.2 and overall > 0.2
 
 
 def test_the_default_is_kept_unless_the_search_wins_clearly():

@@ -44,6 +44,8 @@ def test_predict_one_file_with_probabilities(trained, tmp_path):
     mask = read_mask(tmp_path / "mask.tif")
     assert mean_iou(mask, read_mask(folder / "demo_truth.png")) > 0.75
     assert (tmp_path / "mask_proba.tif").exists()
+    assert f"wrote {tmp_path / 'mask.tif'}" in r.stdout  # every file written is named
+    assert f"wrote {tmp_path / 'mask_proba.tif'}" in r.stdout
 
 
 def test_predict_several_files_into_a_folder(trained, tmp_path):
@@ -109,6 +111,10 @@ def test_help_lists_every_command():
         assert command in r.stdout
     r = run("--version")
     assert r.returncode == 0 and r.stdout.startswith("paintseg 0.")
+    for command in ("train", "predict", "automl", "app"):
+        text = run(command, "--help").stdout
+        assert "<bool>" not in text and "<list" not in text and "<path>" not in text, command
+    assert "PATH..." in run("train", "--help").stdout
 
 
 def test_train_prints_the_lattice_period_and_refuses_a_bad_override(trained, tmp_path):
@@ -117,7 +123,7 @@ def test_train_prints_the_lattice_period_and_refuses_a_bad_override(trained, tmp
             "--out", tmp_path / "m.paintseg")
     r = run(*args)
     assert r.returncode == 0, r.stderr
-    assert re.search(r"lattice period 5\.[45] px \(0\.27[34] nm\)", r.stderr)  # MoS2 (100) planes
+    assert re.search(r"lattice period 5\.[45] px \(0\.27[34] nm\)", r.stdout)  # MoS2 (100) planes
     r = run(*args, "--period", "0.5")
     assert r.returncode == 1
     assert r.stderr.strip().splitlines()[-1].startswith("error: lattice period 0.5 px is outside")

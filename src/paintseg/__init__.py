@@ -2,14 +2,40 @@
 
 Paint a few strokes per class, compute a filter bank per pixel, train a
 classifier on the painted pixels and segment the whole image.
+
+The public names are imported on first use, so that ``paintseg --help`` and
+other light uses do not pay for scikit-learn and OpenCV.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
-from .errors import PaintsegError  # noqa: E402
-from .features import FeatureSpec, compute_features  # noqa: E402
-from .io import Image, read_image  # noqa: E402
-from .segmenter import Segmenter  # noqa: E402
+_EXPORTS = {
+    "PaintsegError": "errors",
+    "FeatureSpec": "features",
+    "compute_features": "features",
+    "Image": "io",
+    "read_image": "io",
+    "Segmenter": "segmenter",
+}
 
 __all__ = ["FeatureSpec", "Image", "PaintsegError", "Segmenter", "compute_features", "read_image",
            "__version__"]
+
+if TYPE_CHECKING:
+    from .errors import PaintsegError
+    from .features import FeatureSpec, compute_features
+    from .io import Image, read_image
+    from .segmenter import Segmenter
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'paintseg' has no attribute {name!r}")

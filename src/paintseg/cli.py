@@ -19,6 +19,23 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 
 from .errors import PaintsegError
 
+
+def _help_type(param, ctx) -> str | None:
+    """The type column of --help as people read it: PATH, NUMBER, TEXT... and nothing for
+    on/off flags, instead of Typer's own <bool> / <list[Path]> notation."""
+    label = param.display_type(ctx).strip("<>")
+    if label == "bool":
+        return None
+    many = label.startswith("list[")
+    label = label.removeprefix("list[").removesuffix("]")
+    words = {"Path": "PATH", "path": "PATH", "file": "FILE", "directory": "FOLDER", "str": "TEXT",
+             "int": "INTEGER", "float": "NUMBER", "int range": "INTEGER"}
+    return words.get(label, label.upper()) + ("..." if many else "")
+
+
+typer.core.TyperOption.display_type_rich = _help_type
+typer.core.TyperArgument.display_type_rich = _help_type
+
 app = typer.Typer(
     name="paintseg",
     help="Scribble-based segmentation of scientific images: paint a few strokes, segment all.",
@@ -26,7 +43,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True)
+err = Console(stderr=True)  # progress, warnings and errors
+out_console = Console()  # results: what was written, tables
 
 ImagesArg = Annotated[list[Path], typer.Argument(help="Training images.")]
 LabelsOpt = Annotated[list[Path], typer.Option("--labels", "-l",
@@ -114,8 +132,8 @@ def train(
         progress.advance(task)
     summary = seg.training_summary_
     if resolve_spec_adaptive(features):
-        err.print(seg.lattice_.describe(pixel_size_nm(pixels[0])), highlight=False)
-    err.print(
+        out_console.print(seg.lattice_.describe(pixel_size_nm(pixels[0])), highlight=False)
+    out_console.print(
         f"trained {len(seg.classes_)} classes on {sum(summary['labelled_pixels'].values()):,} "
         f"pixels, {summary['n_features']} features -> {out}"
     )
@@ -160,20 +178,23 @@ def predict(
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
             _fail(f"{path.name}: unsupported file type '{path.suffix}'")
     targets = _mask_targets(inputs, out)
+    written: list[Path] = []
     with _progress() as progress:
         task = progress.add_task("segmenting", total=len(targets))
         for source, target in targets:
             progress.update(task, description=f"segmenting {source.name}")
             image = read_image(source)
             probabilities = seg.predict_proba(image)
-            write_mask(target, labels_from_proba(probabilities, seg.classes_),
-                       dict(zip(seg.classes_.tolist(), seg.class_colours_, strict=True)))
+            colours = dict(zip(seg.classes_.tolist(), seg.class_colours_, strict=True))
+            written.append(write_mask(target, labels_from_proba(probabilities, seg.classes_),
+                                      colours))
             if proba:
                 stem = target.stem[: -len("_mask")] if target.stem.endswith("_mask") else target.stem
-                write_probabilities(target.with_name(f"{stem}_proba.tif"), probabilities,
-                                    seg.class_names_)
+                written.append(write_probabilities(target.with_name(f"{stem}_proba.tif"),
+                                                   probabilities, seg.class_names_))
             progress.advance(task)
-    err.print(f"wrote {len(targets)} mask(s) to {out}")
+    for path in written:
+        out_console.print(f"wrote {path}", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -190,7 +211,7 @@ def demo(
         progress.add_task("generating demo image", total=None)
         paths = write_demo(out, size=size, seed=seed)
     for kind, path in paths.items():
-        err.print(f"{kind:>8}: {path}")
+        out_console.print(f"{kind:>8}: {path}", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -271,9 +292,9 @@ def _print_search(result, out: Path, code: Path | None) -> None:
     for i, row in enumerate(result.leaderboard[:10], start=1):
         table.add_row(str(i), escape(row["pipeline"]), f"{row['score']:.3f}",
                       str(row["eval_seconds"]), str(row["features"] or ""))
-    err.print(table)
+    out_console.print(table)
     chosen = "the default model" if result.kept_default else "the search's pipeline"
-    err.print(
+    out_console.print(
         f"{result.evaluations} pipelines evaluated{' (cancelled)' if result.cancelled else ''}; "
         f"saved {chosen} -> {out}\n{result.reason}\n"
         f"mean IoU, stroke-grouped CV: search {result.search_grouped_score:.3f}, default "

@@ -35,7 +35,8 @@ def free_port() -> int:
 
 def start_server(image: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "paintseg.cli", "app", str(image), "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "paintseg.cli", "app", str(image), "--port", str(port),
+                             "--no-browser"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/"
     for _ in range(200):

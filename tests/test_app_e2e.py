@@ -36,8 +36,8 @@ def _free_port() -> int:
 def server():
     port = _free_port()
     env = dict(os.environ, PAINTSEG_MAX_UPLOAD_MB="2")
-    proc = subprocess.Popen([sys.executable, "-m", "paintseg.cli", "app", "--port", str(port)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen([sys.executable, "-m", "paintseg.cli", "app", "--port", str(port),
+                             "--no-browser"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}/"
     for _ in range(120):
         try:

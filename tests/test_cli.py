@@ -138,3 +138,28 @@ def test_predict_without_pixel_size_warns_in_one_line(trained, tmp_path):
     assert r.returncode == 0, r.stderr
     assert "warning: the image has no pixel size" in r.stderr
     assert "warnings.warn" not in r.stderr
+
+
+def test_app_serves_with_one_clean_line(tmp_path):
+    """A production server (no development-server warning), one line with the address."""
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "paintseg.cli", "app", "--port", str(port),
+                             "--no-browser"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(240):
+            try:
+                assert urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1).status == 200
+                break
+            except OSError:
+                time.sleep(0.25)
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=30)
+    assert out.strip().splitlines() == [f"paintseg is running at http://127.0.0.1:{port}/  (Ctrl-C to stop)"]
+    assert "development server" not in err and "Traceback" not in err

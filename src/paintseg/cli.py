@@ -306,14 +306,18 @@ def _print_search(result, out: Path, code: Path | None) -> None:
 @app.command(name="app")
 def run_app(
     images: Annotated[list[Path] | None, typer.Argument(help="Images to open.")] = None,
-    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8050,
-    host: Annotated[str, typer.Option(help="Interface to serve on.")] = "127.0.0.1",
-    debug: Annotated[bool, typer.Option(help="Dash debug mode.")] = False,
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8050,
+    host: Annotated[str, typer.Option(
+        help="Interface to serve on; other than 127.0.0.1 opens the app to the network.")
+    ] = "127.0.0.1",
+    no_browser: Annotated[bool, typer.Option("--no-browser",
+                                             help="Do not open the page in a browser.")] = False,
+    debug: Annotated[bool, typer.Option(help="Dash's development server, with reloading.")] = False,
 ) -> None:
     """Start the web app (on the bundled demo image when no image is given)."""
     from .app import serve
 
-    serve(images or [], host=host, port=port, debug=debug)
+    serve(images or [], host=host, port=port, debug=debug, open_browser=not no_browser)
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:

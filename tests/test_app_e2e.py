@@ -269,6 +269,25 @@ def test_strokes_stay_in_image_pixels_when_zoomed_and_panned(app, tmp_path):
     assert 5 <= len(np.unique(ys)) <= 7  # the band is as wide as the brush, in image pixels
 
 
+def test_quick_width_keys_add_up_and_tool_keys_ignore_case(app):
+    page = app.page
+    page.locator("#viewer canvas").click(button="right")  # focus the viewer, paint nothing
+    for _ in range(4):
+        page.keyboard.press("BracketRight")  # quicker than any round trip to the server
+    page.wait_for_function("() => window.paintseg.state.width === 20")  # 8 10 13 16 20
+    page.wait_for_function(
+        "() => document.querySelector('#brush-width .rc-slider-tooltip-inner, "
+        "#brush-width .dash-slider-tooltip, #brush-width [role=tooltip]') !== null")
+    assert "20 px" in page.locator("#brush-width").inner_text()  # the width is shown
+    page.keyboard.press("Shift+E")
+    page.wait_for_function("() => window.paintseg.state.tool === 'eraser'")
+    page.keyboard.press("Shift+B")
+    page.wait_for_function("() => window.paintseg.state.tool === 'brush'")
+    page.keyboard.press("Shift+H")
+    page.wait_for_function("() => window.paintseg.state.tool === 'pan'")
+    assert not app.errors, app.errors
+
+
 def test_live_mode_updates_the_overlay_after_each_stroke(app):
     app.page.click("#live-mode label")
     app.select_class(0)

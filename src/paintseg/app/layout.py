@@ -67,7 +67,8 @@ def brush_panel() -> html.Details:
         html.Label("Brush width (image pixels)", className="field-label"),
         dcc.Slider(id="brush-width", min=1, max=64, step=1, value=8,
                    marks={1: "1", 16: "16", 32: "32", 64: "64"},
-                   tooltip={"placement": "bottom", "always_visible": False}),
+                   tooltip={"placement": "bottom", "always_visible": True,
+                            "template": "{value} px"}),
         html.P("Wheel: zoom · right-drag or Space+drag: pan · [ ]: width · 1-9: class · "
                "Ctrl+Z: undo · F: fit", className="hint"),
     )

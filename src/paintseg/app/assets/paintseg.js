@@ -241,17 +241,23 @@
     if (ev.code === "Space") { S.spaceDown = down; ev.preventDefault(); redraw(); return; }
     if (!down) return;
     const click = function (id) { const el = document.getElementById(id); if (el) el.click(); };
-    if ((ev.ctrlKey || ev.metaKey) && ev.key.toLowerCase() === "z") { ev.preventDefault(); click("undo-button"); }
-    else if (ev.key === "b") setToolRadio("brush");
-    else if (ev.key === "e") setToolRadio("eraser");
-    else if (ev.key === "h") setToolRadio("pan");
-    else if (ev.key === "f") fit();
-    else if (ev.key === "t") click("train-button");
-    else if (ev.key === "[" || ev.key === "]") {
-      const w = Math.max(1, Math.min(200, Math.round(S.width * (ev.key === "]" ? 1.25 : 0.8))));
+    const key = (ev.key || "").toLowerCase();  // B and b alike (Caps Lock, Shift)
+    if ((ev.ctrlKey || ev.metaKey) && key === "z") { ev.preventDefault(); click("undo-button"); return; }
+    if (ev.ctrlKey || ev.metaKey || ev.altKey) return;  // the browser's own shortcuts
+    if (key === "b") setToolRadio("brush");
+    else if (key === "e") setToolRadio("eraser");
+    else if (key === "h") setToolRadio("pan");
+    else if (key === "f") fit();
+    else if (key === "t") click("train-button");
+    else if (key === "[" || key === "]") {
+      // from the width on screen now, not the last one the server echoed: quick presses add up
+      const w = Math.max(1, Math.min(64, Math.round(S.width * (key === "]" ? 1.25 : 0.8))));
+      S.width = w === S.width ? S.width + (key === "]" ? 1 : -1) : w;
+      S.width = Math.max(1, Math.min(64, S.width));
       if (window.dash_clientside && window.dash_clientside.set_props) {
-        window.dash_clientside.set_props("brush-width", { value: w });
+        window.dash_clientside.set_props("brush-width", { value: S.width });
       }
+      redraw();
     } else if (/^[1-9]$/.test(ev.key)) {
       const radios = document.querySelectorAll("#class-select input[type=radio]");
       const r = radios[parseInt(ev.key, 10) - 1];

@@ -288,6 +288,20 @@ def test_quick_width_keys_add_up_and_tool_keys_ignore_case(app):
     assert not app.errors, app.errors
 
 
+def test_deleting_a_class_removes_its_overlay_and_fraction(app):
+    page = app.page
+    app.paint_demo_strokes()
+    app.train()
+    page.wait_for_selector("#class-select .class-fraction")
+    app.select_class(2)
+    page.click("#class-delete")
+    page.wait_for_function("() => document.querySelectorAll('#class-select label').length === 2")
+    page.wait_for_function("() => !document.querySelector('#class-select .class-fraction')")
+    page.wait_for_function("() => !window.paintseg.state.overlayUrls || "
+                           "!window.paintseg.state.overlayUrls.segmentation_url")
+    assert not app.errors, app.errors
+
+
 def test_live_mode_updates_the_overlay_after_each_stroke(app):
     app.page.click("#live-mode label")
     app.select_class(0)
@@ -332,6 +346,9 @@ def test_upload_switch_images_and_train_on_both(app, tmp_path):
     write_mask(second, np.clip(np.asarray(image)[:256, :256] / 2, 0, 255).astype(np.uint8))
     page.set_input_files("#upload-image input", str(second))
     page.wait_for_function("() => document.querySelector('#image-meta').innerText.startsWith('256')")
+    page.wait_for_function("() => document.querySelector('#message').innerText.includes('opened')")
+    time.sleep(1.5)
+    assert "opened second.png" in app.message()  # a success message stays to be read
     app.select_class(0)
     app.stroke([(20, 20), (60, 30)])
     page.click("#image-select")

@@ -185,6 +185,7 @@ def build_layout(optimise_panel=None, upload_limit_mb: float = 1024) -> html.Div
             html.Span(id="image-meta", className="image-meta"),
             dcc.Upload(html.Div(["Drop images here or ", html.A("browse")]), id="upload-image",
                        multiple=True, className="upload-zone"),
+            html.Span(id="upload-busy", className="image-meta"),
         ], className="header"),
         html.Div([
             html.Aside(sidebar, className="sidebar"),

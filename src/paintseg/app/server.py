@@ -413,7 +413,8 @@ def _register_callbacks(app: dash.Dash, store: SessionStore) -> None:  # noqa: C
                 session.set_period(period)
             except PaintsegError as exc:
                 return _lattice_info(session), _error(exc)
-        return _lattice_info(session), ""
+            return _lattice_info(session), ""
+        return _lattice_info(session), no_update  # leave other callbacks' messages alone
 
     @app.callback(
         Output("feature-preset", "value"), Output("feature-families", "value"),
@@ -433,7 +434,7 @@ def _register_callbacks(app: dash.Dash, store: SessionStore) -> None:  # noqa: C
         try:
             if trigger == "classifier":
                 session.classifier = classifier
-                return (no_update,) * 4 + (no_update, "")
+                return (no_update,) * 6
             if trigger == "feature-preset" and preset in PRESETS:
                 spec = PRESETS[preset]
             elif trigger == "feature-preset":
@@ -447,7 +448,7 @@ def _register_callbacks(app: dash.Dash, store: SessionStore) -> None:  # noqa: C
         fam, sc, per = _controls_from_spec(spec)
         summary = f"{spec.n_features} features per pixel" + (
             ", plus lattice descriptors at the image's own period" if spec.adaptive else "")
-        return preset, fam, sc, per, summary, ""
+        return preset, fam, sc, per, summary, no_update  # other callbacks' messages stay
 
     # Oversized files are stopped in the browser, before they are sent.
     app.clientside_callback(
@@ -477,7 +478,7 @@ def _register_callbacks(app: dash.Dash, store: SessionStore) -> None:  # noqa: C
         Input("upload-checked", "data"),
         State("session-id", "data"), State("rev", "data"),
         prevent_initial_call=True,
-        running=[(Output("message", "children"), _message("Reading upload…"), "")],
+        running=[(Output("upload-busy", "children"), "Reading upload…", "")],
     )
     def upload_images(checked, session_id, rev):
         if not checked or not checked.get("contents"):

@@ -165,6 +165,11 @@ class Session:
                 if (entry.history.mask == info.id).any():
                     entry.history.push("delete-class", info.id)
                     entry.version += 1
+            if self.model is not None and info.id in set(self.model.classes_.tolist()):
+                # its overlay and area fraction would outlive it: the model goes with it
+                self.model = None
+                self.model_version += 1
+                self.results.clear()
 
     def colours(self) -> dict[int, str]:
         return {c.id: c.colour for c in self.classes}

@@ -302,6 +302,25 @@ def test_deleting_a_class_removes_its_overlay_and_fraction(app):
     assert not app.errors, app.errors
 
 
+def test_filters_have_their_own_scales(app):
+    page = app.page
+    page.locator("#feature-preset label", has_text="ilastik").click()
+    page.locator("summary", has_text="Filters and scales").click()
+    gaussian = page.locator('[id*="family-scales"][id*="gaussian"]')
+    page.wait_for_function("() => document.querySelector('[id*=\"family-scales\"][id*=\"gaussian\"]')"
+                           ".value === '0.3, 0.7, 1, 1.6, 3.5, 5, 10'")
+    hessian = page.locator('[id*="family-scales"][id*="hessian"]')
+    hessian.fill("1, 2")
+    hessian.press("Enter")
+    page.wait_for_function("() => document.querySelector('#feature-summary').innerText.startsWith('41 ')")
+    assert gaussian.input_value() == "0.3, 0.7, 1, 1.6, 3.5, 5, 10"  # untouched by the edit
+    assert page.locator("#feature-preset input:checked").get_attribute("value") == "custom"
+    hessian.fill("1, two")
+    hessian.press("Enter")
+    page.wait_for_function("() => document.querySelector('#message').innerText.includes('not a list')")
+    assert not app.errors, app.errors
+
+
 def test_live_mode_updates_the_overlay_after_each_stroke(app):
     app.page.click("#live-mode label")
     app.select_class(0)

@@ -20,12 +20,23 @@ FAMILY_LABELS = {
     "entropy": "Entropy", "gabor": "Gabor (oriented)", "lattice": "Lattice energy",
     "symmetry": "Lattice symmetry",
 }
-SIGMAS = [0.7, 1, 2, 4, 8, 16]
-PERIODS = [4, 6, 9, 14, 21, 32]
 CLASSIFIER_LABELS = {
     "random_forest": "Random forest", "extra_trees": "Extra trees", "xgboost": "XGBoost",
     "lightgbm": "LightGBM", "demo_tpot": "Demo pipeline (scaler, stacking, XGBoost)",
 }
+
+
+def family_row(family: str, label: str) -> html.Div:
+    """A filter family's row of the custom bank: on/off and its own scales."""
+    on = dcc.Checklist(id={"type": "family-on", "family": family}, value=[],
+                       options=[{"label": label, "value": family}], className="family-on")
+    if family == "intensity":
+        return html.Div([on, dcc.Input(id={"type": "family-scales", "family": family}, value="",
+                                       disabled=True, placeholder="no scale",
+                                       className="scales-input")], className="family-row")
+    return html.Div([on, dcc.Input(id={"type": "family-scales", "family": family}, value="",
+                                   debounce=True, placeholder="e.g. 1, 2, 4",
+                                   className="scales-input")], className="family-row")
 
 
 def colour_options() -> list[dict]:
@@ -90,14 +101,11 @@ def features_panel() -> html.Details:
         html.Div(id="lattice-info", className="hint"),
         html.Details([
             html.Summary("Filters and scales"),
-            dcc.Checklist(id="feature-families", value=[], className="check-grid",
-                          options=[{"label": v, "value": k} for k, v in FAMILY_LABELS.items()]),
-            html.Label("Scales σ (pixels)", className="field-label"),
-            dcc.Checklist(id="feature-scales", value=[], inline=True, className="check-inline",
-                          options=[{"label": f"{s:g}", "value": s} for s in SIGMAS]),
-            html.Label("Lattice periods (pixels)", className="field-label"),
-            dcc.Checklist(id="feature-periods", value=[], inline=True, className="check-inline",
-                          options=[{"label": f"{s:g}", "value": s} for s in PERIODS]),
+            html.P("Each filter at its own scales: σ in pixels, or the wavelength in pixels "
+                   "for Gabor / lattice / symmetry. Empty: not used. The auto and stem presets "
+                   "add the lattice filters at the image's own period.", className="hint"),
+            html.Div([family_row(family, label) for family, label in FAMILY_LABELS.items()],
+                     className="family-grid"),
         ], className="sub-details"),
         html.Div(id="feature-summary", className="hint"),
         html.Label("Classifier", className="field-label"),

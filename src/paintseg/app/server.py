@@ -8,12 +8,12 @@ import os
 from pathlib import Path
 
 import dash
-from dash import Input, Output, State, ctx, html, no_update
+from dash import ALL, Input, Output, State, ctx, html, no_update
 from flask import Response, abort
 
 from ..demo import bundled_demo_path
 from ..errors import PaintsegError
-from ..features.spec import PRESETS, WAVELENGTH_FAMILIES, FeatureSpec
+from ..features.spec import PRESETS, FeatureSpec
 from ..io import read_image
 from . import render
 from .layout import FAMILY_LABELS, build_layout
@@ -182,27 +182,40 @@ def _lattice_info(session: Session) -> str:
     return text
 
 
-def _spec_from_controls(families, scales, periods) -> FeatureSpec:
+def _parse_scales(text: str | None, family: str) -> tuple[float, ...]:
+    """'0.7, 1, 1.6' -> (0.7, 1.0, 1.6); a clear message for anything else."""
+    parts = [p for p in (text or "").replace(";", ",").replace(" ", ",").split(",") if p]
+    try:
+        return tuple(float(p) for p in parts)
+    except ValueError:
+        raise PaintsegError(f"{FAMILY_LABELS[family]}: '{text}' is not a list of numbers "
+                            "(e.g. 1, 2, 4)") from None
+
+
+def _spec_from_controls(on_values, scale_texts) -> FeatureSpec:
+    """The custom filter bank from the per-family rows (in FAMILY_LABELS order)."""
     filters = {}
-    for family in families or []:
+    for family, on, text in zip(FAMILY_LABELS, on_values, scale_texts, strict=True):
+        if not on:
+            continue
         if family == "intensity":
             filters[family] = ()
-        elif family in WAVELENGTH_FAMILIES:
-            filters[family] = tuple(periods or [])
-        else:
-            filters[family] = tuple(scales or [])
+            continue
+        scales = _parse_scales(text, family)
+        if not scales:
+            raise PaintsegError(f"{FAMILY_LABELS[family]}: give its scales (e.g. 1, 2, 4)")
+        filters[family] = scales
     return FeatureSpec(filters=filters, name="custom")
 
 
-def _controls_from_spec(spec: FeatureSpec) -> tuple[list, list, list]:
-    families = [f for f in FAMILY_LABELS if f in spec.filters]
-    scales = sorted({s for f, v in spec.filters.items() if f not in WAVELENGTH_FAMILIES for s in v})
-    periods = sorted({s for f, v in spec.filters.items() if f in WAVELENGTH_FAMILIES for s in v})
-    return families, [int(s) if s == int(s) else s for s in scales], [
-        int(s) if s == int(s) else s for s in periods]
+def _controls_from_spec(spec: FeatureSpec) -> tuple[list, list]:
+    """Per-family row values (on, scales text) showing ``spec`` as it is."""
+    on = [[family] if family in spec.filters else [] for family in FAMILY_LABELS]
+    texts = ["" if family == "intensity" else ", ".join(f"{s:g}" for s in spec.filters.get(family, ()))
+             for family in FAMILY_LABELS]
+    return on, texts
 
 
-# -- callbacks ----------------------------------------------------------------------------
 def _register_callbacks(app: dash.Dash, store: SessionStore) -> None:  # noqa: C901
     def session_or_raise(session_id) -> Session:
         session = store.get(session_id)
@@ -417,38 +430,41 @@ def _register_callbacks(app: dash.Dash, store: SessionStore) -> None:  # noqa: C
         return _lattice_info(session), no_update  # leave other callbacks' messages alone
 
     @app.callback(
-        Output("feature-preset", "value"), Output("feature-families", "value"),
-        Output("feature-scales", "value"), Output("feature-periods", "value"),
+        Output("feature-preset", "value"),
+        Output({"type": "family-on", "family": ALL}, "value"),
+        Output({"type": "family-scales", "family": ALL}, "value"),
         Output("feature-summary", "children"),
         Output("message", "children", allow_duplicate=True),
-        Input("feature-preset", "value"), Input("feature-families", "value"),
-        Input("feature-scales", "value"), Input("feature-periods", "value"),
+        Input("feature-preset", "value"),
+        Input({"type": "family-on", "family": ALL}, "value"),
+        Input({"type": "family-scales", "family": ALL}, "value"),
         Input("classifier", "value"), State("session-id", "data"),
         prevent_initial_call=True,
     )
-    def choose_features(preset, families, scales, periods, classifier, session_id):
+    def choose_features(preset, on_values, scale_texts, classifier, session_id):
         session = store.get(session_id)
+        n = len(FAMILY_LABELS)
         if session is None:
-            return (no_update,) * 6
+            return no_update, [no_update] * n, [no_update] * n, no_update, no_update
         trigger = ctx.triggered_id
         try:
             if trigger == "classifier":
                 session.classifier = classifier
-                return (no_update,) * 6
+                return no_update, [no_update] * n, [no_update] * n, no_update, no_update
             if trigger == "feature-preset" and preset in PRESETS:
                 spec = PRESETS[preset]
             elif trigger == "feature-preset":
                 spec = session.features
             else:
-                spec = _spec_from_controls(families, scales, periods)
+                spec = _spec_from_controls(on_values, scale_texts)
                 preset = "custom"
             session.set_features(spec)
         except PaintsegError as exc:
-            return "custom", no_update, no_update, no_update, no_update, _error(exc)
-        fam, sc, per = _controls_from_spec(spec)
+            return "custom", [no_update] * n, [no_update] * n, no_update, _error(exc)
+        on, texts = _controls_from_spec(spec)
         summary = f"{spec.n_features} features per pixel" + (
             ", plus lattice descriptors at the image's own period" if spec.adaptive else "")
-        return preset, fam, sc, per, summary, no_update  # other callbacks' messages stay
+        return preset, on, texts, summary, no_update  # other callbacks' messages stay
 
     # Oversized files are stopped in the browser, before they are sent.
     app.clientside_callback(

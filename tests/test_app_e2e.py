@@ -302,6 +302,12 @@ def test_deleting_a_class_removes_its_overlay_and_fraction(app):
     assert not app.errors, app.errors
 
 
+def test_scale_bar_lengths_read_as_a_microscopist_writes_them(app):
+    fmt = "(v) => window.paintseg.formatLength(v)"
+    assert [app.page.evaluate(fmt, v) for v in (0.5, 0.2, 5, 500, 2000, 0.30000000000000004)] == [
+        "0.5 nm", "0.2 nm", "5 nm", "500 nm", "2 µm", "0.3 nm"]
+
+
 def test_filters_have_their_own_scales(app):
     page = app.page
     page.locator("#feature-preset label", has_text="ilastik").click()

@@ -70,6 +70,10 @@ def test_mrc_and_ser_pixel_sizes():
         5.68, rel=0.02)
     ser = read_image(shared("microscope-files", "64x64_TEM_images_acquire_1.ser"))
     assert ser.pixel_size_nm == pytest.approx(6.28, rel=0.02)
+    uncalibrated = read_image(shared("microscope-files", "example_image.emd"))  # scale 1, unit '[]'
+    assert uncalibrated.pixel_size is None and uncalibrated.unit == "px"
+    assert read_image(shared("microscope-files", "fei_example_tem_stack.emd")).pixel_size_nm == (
+        pytest.approx(0.00817, rel=0.01))
 
 
 def test_real_stem_tiff_is_read():

@@ -174,9 +174,9 @@ def _read_rsciio(path: Path, name: str, max_pixels: int) -> tuple[np.ndarray, fl
             data = data[0]
         data = np.asarray(data.compute() if hasattr(data, "compute") else data)
         scale = float(signal_axes[-1].get("scale", 1.0))
-        unit = str(signal_axes[-1].get("units") or "px")
-        if unit in ("", "<undefined>", "px") or scale == 1.0 and unit in ("", "px"):
-            return data, None, "px"
+        unit = str(signal_axes[-1].get("units") or "").strip()
+        if unit.lower() not in UNIT_TO_NM or not np.isfinite(scale) or scale <= 0:
+            return data, None, "px"  # uncalibrated ('', '[]', '<undefined>', 'px', 1/nm...)
         return data, scale, unit
     raise PaintsegError(f"{name} holds no 2-D image")
 

@@ -66,9 +66,10 @@
   }
 
   function formatLength(nm) {
-    if (nm >= 1000) return (nm / 1000) + " \u00b5m";
-    if (nm < 1) return Math.round(nm * 1000) + " pm";
-    return nm + " nm";
+    // as microscopists write it: 0.5 nm, 2 nm, 500 nm, 1 µm (no pm, no float noise)
+    const trim = function (v) { return String(parseFloat(v.toPrecision(3))); };
+    if (nm >= 1000) return trim(nm / 1000) + " \u00b5m";
+    return trim(nm) + " nm";
   }
 
   function draw() {
@@ -315,6 +316,7 @@
   }
 
   const api = {
+    formatLength: formatLength,
     state: S,
     fit: fit,
     setImage: function (info) {

@@ -218,6 +218,39 @@ def test_lattice_period_is_shown_and_can_be_overridden(app):
     assert not app.errors, app.errors
 
 
+def test_a_newcomer_follows_the_page_from_paint_to_export(app, tmp_path):
+    """Only visible labels and text: the next-step line leads through the whole loop."""
+    page = app.page
+    step = page.locator("#next-step")
+    page.wait_for_function("() => document.querySelector('#next-step').innerText.includes('paint')")
+    assert "pick a class" in step.inner_text()
+    page.get_by_role("button", name="+ Add class").click()
+    paths = demo_stroke_paths()
+    for k in (1, 2, 3):
+        page.locator("#class-select label").nth(k - 1).click()
+        for path in paths[k]:
+            app.stroke(path)
+    page.wait_for_function("() => document.querySelector('#next-step').innerText.includes('Train')")
+    page.get_by_role("button", name="Train (T)").click()
+    page.wait_for_function("() => document.querySelector('#next-step').innerText.includes('Uncertainty')",
+                           timeout=60_000)
+    page.get_by_text("Uncertainty", exact=True).click()
+    page.wait_for_function("() => document.querySelector('#next-step').innerText.includes('Export')")
+    legend = page.locator("#layer-legend")
+    assert "bright = unsure" in legend.inner_text() and legend.locator(".legend-ramp").is_visible()
+    page.get_by_text("Probability", exact=True).click()
+    page.wait_for_function("() => document.querySelector('#legend-text').innerText.includes('0 (dark)')")
+    with page.expect_download() as mask:
+        page.get_by_role("button", name="Mask PNG").click()
+    mask.value.save_as(tmp_path / "mask.png")
+    assert read_mask(tmp_path / "mask.png").shape == (512, 512)
+    with page.expect_download() as model:
+        page.get_by_role("button", name="Model", exact=True).click()
+    model.value.save_as(tmp_path / "model.paintseg")
+    assert (tmp_path / "model.paintseg").stat().st_size > 1000
+    assert not app.errors, app.errors
+
+
 def test_eraser_undo_and_clear(app):
     app.select_class(0)
     app.stroke([(100, 100), (180, 120)])

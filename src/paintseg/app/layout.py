@@ -6,6 +6,7 @@ from dash import dcc, html
 
 from ..classifiers import CLASSIFIERS
 from ..features.spec import PRESETS
+from .render import ramp_css
 
 PALETTE = [
     ("#e4572e", "vermilion"), ("#29a5d6", "sky"), ("#f3c623", "saffron"), ("#76b041", "leaf"),
@@ -23,6 +24,17 @@ FAMILY_LABELS = {
 CLASSIFIER_LABELS = {
     "random_forest": "Random forest", "extra_trees": "Extra trees", "xgboost": "XGBoost",
     "lightgbm": "LightGBM", "demo_tpot": "Demo pipeline (scaler, stacking, XGBoost)",
+}
+
+
+PRESET_HELP = ("auto: any image; it finds the crystal lattice, if there is one, and adds filters "
+               "at its period. stem: atomic-resolution images where phases differ only by their "
+               "lattice. ilastik / weka: those tools' own filter banks, to compare with them.")
+LAYER_HELP = {
+    "segmentation": "Each pixel in the colour of its class (the class list is the legend).",
+    "uncertainty": "1 − the highest class probability: dark = certain, bright = unsure. "
+                   "Paint the bright regions next.",
+    "probability": "Probability of the chosen class at each pixel, 0 (dark) to 1 (bright).",
 }
 
 
@@ -88,6 +100,7 @@ def brush_panel() -> html.Details:
 def features_panel() -> html.Details:
     return panel(
         "Features & classifier",
+        html.P(PRESET_HELP, className="hint"),
         dcc.RadioItems(id="feature-preset", value="auto", className="segmented", inline=True,
                        options=[{"label": p, "value": p} for p in sorted(
                            PRESETS, key=lambda name: name != "auto")] + [
@@ -133,6 +146,13 @@ def display_panel() -> html.Details:
             dcc.Dropdown(id="probability-class", options=[], clearable=False, searchable=False,
                          className="grow"),
         ], className="row", id="probability-row"),
+        html.Div([
+            html.Div([html.Span("0", className="legend-end"),
+                      html.Div(className="legend-ramp", style={"background": ramp_css()}),
+                      html.Span("1", className="legend-end")], className="legend-bar",
+                     id="legend-bar"),
+            html.P(LAYER_HELP["segmentation"], id="legend-text", className="hint"),
+        ], id="layer-legend", className="legend"),
         html.Label("Overlay opacity", className="field-label"),
         dcc.Slider(id="overlay-opacity", min=0, max=1, step=0.05, value=0.45,
                    marks={0: "0", 0.5: "0.5", 1: "1"}),
@@ -169,7 +189,8 @@ def export_panel() -> html.Details:
 
 
 def build_layout(optimise_panel=None, upload_limit_mb: float = 1024) -> html.Div:
-    sidebar = [classes_panel(), brush_panel(), features_panel(), display_panel()]
+    sidebar = [html.P(id="next-step", className="next-step", role="status"),
+               classes_panel(), brush_panel(), features_panel(), display_panel()]
     if optimise_panel is not None:
         sidebar.append(optimise_panel)
     sidebar.append(export_panel())

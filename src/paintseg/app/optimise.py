@@ -61,14 +61,17 @@ def optimise_panel() -> html.Details:
     return html.Details([
         html.Summary("Optimise (AutoML)"),
         html.Div([
-            html.P("TPOT searches filter families and classifiers on Dask workers, scored by "
-                   "mean IoU under folds that never split a stroke.", className="hint"),
+            html.P("Tries other classifiers and filter choices for a few minutes, in the "
+                   "background, testing each on strokes it did not learn from. It keeps your "
+                   "current model unless another is clearly better, and says why.",
+                   className="hint"),
             html.Div([
                 html.Label("Budget", className="field-label inline"),
                 dcc.Input(id="optimise-minutes", type="number", min=0.1, max=600, step=0.1, value=2,
                           className="num-input"),
                 html.Span("min", className="hint"),
-                html.Label("Pixels/class", className="field-label inline"),
+                html.Label("Pixels per class", className="field-label inline",
+                           title="painted pixels of each class the search learns from"),
                 dcc.Input(id="optimise-pixels", type="number", min=50, max=100000, step=50,
                           value=2000, className="num-input"),
             ], className="row"),

@@ -41,6 +41,12 @@ _RAMP = np.array([[0, 0, 4], [40, 11, 84], [101, 21, 110], [159, 42, 99], [212, 
                   [245, 125, 21], [250, 193, 39], [252, 255, 164]], np.float32)
 
 
+def ramp_css() -> str:
+    """The heat ramp as a CSS gradient, for the page's colour legend."""
+    stops = ", ".join(f"rgb({int(r)}, {int(g)}, {int(b)})" for r, g, b in _RAMP)
+    return f"linear-gradient(to right, {stops})"
+
+
 def heat_png(values: np.ndarray, alpha_from_value: bool = True) -> bytes:
     """RGBA PNG of values in [0, 1] through the ramp; low values fade out."""
     v = np.clip(np.asarray(values, np.float32), 0, 1)

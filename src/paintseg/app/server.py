@@ -16,7 +16,7 @@ from ..errors import PaintsegError
 from ..features.spec import PRESETS, FeatureSpec
 from ..io import read_image
 from . import render
-from .layout import FAMILY_LABELS, build_layout
+from .layout import FAMILY_LABELS, LAYER_HELP, build_layout
 from .state import Session, SessionStore
 
 ASSETS = Path(__file__).parent / "assets"
@@ -180,6 +180,22 @@ def _lattice_info(session: Session) -> str:
             model.spec_.period)
         text += f" The model places its lattice features at {period:.1f} px here."
     return text
+
+
+def _next_step(session: Session, layer: str | None) -> str:
+    """One line that says what to do next, from where this session stands."""
+    if not session.images:
+        return "Open an image: drop it on the page or use browse, at the top."
+    painted = [k for k, n in session.pixel_counts().items() if n]
+    if len(painted) < 2:
+        return ("Next: pick a class on the left and paint a few strokes over its region; "
+                "then the same for a second class.")
+    if session.model is None:
+        return "Next: press Train (T) to segment the whole image from your strokes."
+    if layer != "uncertainty":
+        return ("Next: switch Display to Uncertainty: bright regions are where the model is "
+                "unsure; paint a few strokes there and train again.")
+    return "When it looks right: Export the mask, the probabilities or the model (Export panel)."
 
 
 def _parse_scales(text: str | None, family: str) -> tuple[float, ...]:
@@ -409,6 +425,20 @@ def _register_callbacks(app: dash.Dash, store: SessionStore) -> None:  # noqa: C
         except PaintsegError as exc:
             return no_update, _error(exc)
         return rev + 1, ""
+
+    @app.callback(
+        Output("next-step", "children"), Output("legend-text", "children"),
+        Output("legend-bar", "style"),
+        Input("rev", "data"), Input("layer", "value"), Input("stroke-ack", "data"),
+        Input("train-status", "children"), State("session-id", "data"),
+    )
+    def guide(_, layer, __, ___, session_id):
+        session = store.get(session_id)
+        legend = LAYER_HELP.get(layer or "segmentation", "")
+        bar = {"display": "none"} if layer in (None, "segmentation") else {}
+        if session is None:
+            return no_update, legend, bar
+        return _next_step(session, layer), legend, bar
 
     @app.callback(
         Output("lattice-info", "children"),

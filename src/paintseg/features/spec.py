@@ -193,8 +193,10 @@ BASE_SCALES = (0.7, 1.0, 1.6, 3.5, 5.0, 10.0)
 #: image has a lattice: below, at and above the period (sub-lattices, the period,
 #: superstructures and the envelope of the grains).
 LATTICE_MULTIPLES = {"lattice": (0.6, 1.0, 1.6, 2.5), "symmetry": (0.9, 1.15)}
-#: Wavelengths in pixels when it has none: a band-pass texture bank.
-TEXTURE_WAVELENGTHS = {"lattice": (4.0, 8.0, 16.0, 32.0)}
+#: Wavelengths in pixels when it has none: a band-pass texture bank for the scales
+#: beyond the Gaussian families' reach (their sigmas 0.7-1.6 already cover ~4 px
+#: wavelengths; a 4-px band added only noise on plates and membranes, measured).
+TEXTURE_WAVELENGTHS = {"lattice": (8.0, 16.0, 32.0)}
 
 PRESETS: dict[str, FeatureSpec] = {
     # ilastik's six default filters at its seven scales (0.3 .. 10).

@@ -335,6 +335,20 @@ def test_deleting_a_class_removes_its_overlay_and_fraction(app):
     assert not app.errors, app.errors
 
 
+def test_the_view_follows_the_window_when_it_shrinks(app):
+    page = app.page
+    before = page.locator("#viewer canvas").bounding_box()
+    page.set_viewport_size({"width": 1000, "height": 700})
+    page.wait_for_function(f"() => document.querySelector('#viewer canvas')"
+                           f".getBoundingClientRect().width < {before['width'] - 300}")
+    box = page.locator("#viewer").bounding_box()
+    assert box["x"] + box["width"] <= 1000 + 1  # the viewer shrank with the window
+    page.wait_for_function("""() => { const s = window.paintseg.state;
+        const r = s.canvas.getBoundingClientRect();
+        return s.ox >= 0 && s.ox + 512 * s.scale <= r.width + 1; }""")  # the image fits again
+    assert not app.errors, app.errors
+
+
 def test_scale_bar_lengths_read_as_a_microscopist_writes_them(app):
     fmt = "(v) => window.paintseg.formatLength(v)"
     assert [app.page.evaluate(fmt, v) for v in (0.5, 0.2, 5, 500, 2000, 0.30000000000000004)] == [

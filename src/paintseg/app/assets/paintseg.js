@@ -41,6 +41,7 @@
     S.ox = (W - w * S.scale) / 2;
     S.oy = (H - h * S.scale) / 2;
     S.fitted = true;
+    S.autoFit = true;  // until the person zooms or pans, a resized view fits again
     redraw();
   }
 
@@ -51,7 +52,7 @@
     S.canvas.height = Math.max(1, Math.round(r.height * devicePixelRatio));
     S.canvas.style.width = r.width + "px";
     S.canvas.style.height = r.height + "px";
-    if (!S.fitted) fit(); else redraw();
+    if (!S.fitted || S.autoFit) fit(); else redraw();
   }
 
   function redraw() {
@@ -185,6 +186,7 @@
     const p = toImage(ev);
     S.mouse = p;
     if (S.panning) {
+      S.autoFit = false;
       S.ox = S.panning.ox + (p.sx - S.panning.sx);
       S.oy = S.panning.oy + (p.sy - S.panning.sy);
     } else if (S.painting) {
@@ -227,6 +229,7 @@
     const p = toImage(ev);
     const factor = Math.exp(-ev.deltaY * 0.0015);
     const scale = Math.min(64, Math.max(0.02, S.scale * factor));
+    S.autoFit = false;
     S.ox = p.sx - p.x * scale;
     S.oy = p.sy - p.y * scale;
     S.scale = scale;

@@ -465,12 +465,14 @@ def test_optimise_panel_runs_a_search_and_uses_the_winner(app):
     app.select_class(0)
     app.stroke([(30, 30), (40, 40)])
     page.wait_for_selector("#optimise-board table", timeout=180_000)
-    assert "grouped CV" in page.locator("#optimise-status").inner_text()
+    status = page.locator("#optimise-status").inner_text()
+    assert "held-out strokes" in status and "Ready:" in status and "because" in status
+    assert "TPOT" not in status and "Dask" not in status and "did not learn from" in status
     assert page.locator("#optimise-board tr").count() > 2
     page.locator("#optimise-panel").screenshot(path=str(ARTIFACTS / "app-optimise-panel.png"))
     page.click("#optimise-use")
     page.wait_for_function(
-        "() => document.querySelector('#message').innerText.includes('found by the search')")
+        "() => document.querySelector('#message').innerText.includes('using the')")
     page.wait_for_function("() => window.paintseg.state.layers.segmentation", timeout=60_000)
     with page.expect_download() as info:
         page.click("#optimise-code")

@@ -103,8 +103,9 @@ def _board(result: SearchResult) -> html.Table:
 def _summary(result: SearchResult) -> str:
     chosen = "the default model" if result.kept_default else "the search's pipeline"
     return (f"{result.evaluations} pipelines{' (cancelled)' if result.cancelled else ''}. "
-            f"Mean IoU on held-out strokes: search {result.search_grouped_score:.3f}, default "
-            f"{result.default_grouped_score:.3f}. Ready: {chosen}, because {result.reason}.")
+            f"Score on strokes each model did not learn from (1 = all right): search "
+            f"{result.search_grouped_score:.3f}, default {result.default_grouped_score:.3f}. "
+            f"Ready: {chosen}, because {result.reason}.")
 
 
 def register_optimise(app, store) -> None:
@@ -179,7 +180,9 @@ def register_optimise(app, store) -> None:
         if job is None or job.result is None:
             return no_update, _message("no search result yet", "hint")
         store.get(session_id).use_model(job.result.segmenter)
-        return rev + 1, _message("using the model found by the search", "ok")
+        which = "the default model (kept by the search)" if job.result.kept_default else (
+            "the search's pipeline")
+        return rev + 1, _message(f"using {which}", "ok")
 
     @app.callback(
         Output("optimise-download", "data"), Input("optimise-code", "n_clicks"),

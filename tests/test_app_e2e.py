@@ -382,6 +382,15 @@ def test_live_mode_updates_the_overlay_after_each_stroke(app):
     app.stroke([(300, 250), (360, 200)])
     app.page.wait_for_function("() => window.paintseg.state.layers.segmentation", timeout=30_000)
     assert "Trained" in app.page.locator("#train-status").inner_text()
+    # undo and clear retrain too: one class left -> no model, and the page says why
+    app.page.click("#undo-button")
+    app.page.wait_for_function("() => !window.paintseg.state.layers.segmentation", timeout=30_000)
+    assert "live mode" in app.message()
+    app.stroke([(300, 250), (360, 200)])
+    app.page.wait_for_function("() => window.paintseg.state.layers.segmentation", timeout=30_000)
+    app.page.click("#clear-button")
+    app.page.wait_for_function("() => !window.paintseg.state.layers.segmentation", timeout=30_000)
+    assert app.page.locator("#live-busy").inner_text() == ""  # busy text only while working
 
 
 def test_bad_input_shows_a_message_and_keeps_the_work(app, tmp_path):

@@ -129,6 +129,7 @@ def features_panel() -> html.Details:
             dcc.Checklist(id="live-mode", options=[{"label": "Live: retrain after each stroke",
                                                     "value": "live"}],
                           value=[], className="switch"),
+            html.Span(id="live-busy", className="hint", role="status"),
         ], className="row train-row"),
         html.Div(id="train-status", className="status-text"),
     )

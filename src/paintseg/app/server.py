@@ -198,6 +198,16 @@ def _next_step(session: Session, layer: str | None) -> str:
     return "When it looks right: Export the mask, the probabilities or the model (Export panel)."
 
 
+def _retrain_live(session: Session):
+    """Live mode after undo / clear: train on what is left, or say why the overlay went."""
+    try:
+        session.train()
+    except PaintsegError as exc:
+        session.drop_model()
+        return _message(f"{exc} (live mode)", "hint")
+    return ""
+
+
 def _parse_scales(text: str | None, family: str) -> tuple[float, ...]:
     """'0.7, 1, 1.6' -> (0.7, 1.0, 1.6); a clear message for anything else."""
     parts = [p for p in (text or "").replace(";", ",").replace(" ", ",").split(",") if p]
@@ -323,6 +333,7 @@ def _register_callbacks(app: dash.Dash, store: SessionStore) -> None:  # noqa: C
         Input("stroke-queue", "data"), State("session-id", "data"), State("live-mode", "value"),
         State("probability-class", "value"),
         prevent_initial_call=True,
+        running=[(Output("live-busy", "children"), "updating…", "")],
     )
     def receive_strokes(queue, session_id, live, probability_class):
         if not queue or not queue.get("strokes"):
@@ -366,9 +377,11 @@ def _register_callbacks(app: dash.Dash, store: SessionStore) -> None:  # noqa: C
         Input("class-add", "n_clicks"), Input("class-delete", "n_clicks"),
         Input("image-select", "value"),
         State("class-select", "value"), State("session-id", "data"), State("rev", "data"),
+        State("live-mode", "value"),
         prevent_initial_call=True,
+        running=[(Output("live-busy", "children"), "updating…", "")],
     )
-    def edit(undo, clear, add, delete, image_index, selected, session_id, rev):
+    def edit(undo, clear, add, delete, image_index, selected, session_id, rev, live):
         try:
             session = session_or_raise(session_id)
             trigger = ctx.triggered_id
@@ -377,6 +390,8 @@ def _register_callbacks(app: dash.Dash, store: SessionStore) -> None:  # noqa: C
                     return no_update, _message("nothing to undo", "hint")
             elif trigger == "clear-button":
                 session.clear()
+            if live and "live" in live and trigger in ("undo-button", "clear-button"):
+                return rev + 1, _retrain_live(session)
             elif trigger == "class-add":
                 session.add_class()
             elif trigger == "class-delete":

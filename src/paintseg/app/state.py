@@ -166,10 +166,7 @@ class Session:
                     entry.history.push("delete-class", info.id)
                     entry.version += 1
             if self.model is not None and info.id in set(self.model.classes_.tolist()):
-                # its overlay and area fraction would outlive it: the model goes with it
-                self.model = None
-                self.model_version += 1
-                self.results.clear()
+                self.drop_model()  # its overlay and area fraction would outlive it
 
     def colours(self) -> dict[int, str]:
         return {c.id: c.colour for c in self.classes}
@@ -263,6 +260,13 @@ class Session:
                 self.features = spec
                 if self.images:
                     self.warm_features(self.current)
+
+    def drop_model(self) -> None:
+        """Forget the model and its results (its overlay goes with it)."""
+        with self.lock:
+            self.model = None
+            self.model_version += 1
+            self.results.clear()
 
     def set_period(self, period: float | None) -> None:
         """Use ``period`` pixels for the lattice families (None: estimate from the images)."""

@@ -17,6 +17,7 @@ import os
 import platform
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +42,64 @@ TRUSTED_TYPES = {
     "tpot.builtin_modules.passthrough.SkipTransformer",
     "paintseg.automl.ColumnGroupSelector",
 }
+
+
+#: Largest members read from a model file, checked before reading (a zip bomb fails
+#: here, not after filling the memory): model.json is a few kB, a classifier rarely
+#: over a few hundred MB.
+MAX_META_BYTES = 4 * 2**20
+MAX_CLASSIFIER_BYTES = 2 * 2**30
+#: model.json: every key a loader reads, and its type.
+META_SCHEMA: dict[str, type | tuple[type, ...]] = {
+    "format": str, "format_version": int, "features": dict, "classes": list,
+    "class_names": list, "class_colours": list, "n_features": int,
+}
+META_OPTIONAL: dict[str, type | tuple[type, ...]] = {
+    "classifier": str, "smoothing": (int, float), "max_pixels_per_class": int,
+    "random_state": int, "training_summary": dict, "versions": dict, "lattice": dict,
+}
+
+
+def _read_member(zf: zipfile.ZipFile, name: str, limit: int, source: str) -> bytes:
+    """A zip member's bytes, refused before reading when its stated size is over ``limit``."""
+    try:
+        info = zf.getinfo(name)
+    except KeyError:
+        raise PaintsegError(f"{source} is not a paintseg model (no {name})") from None
+    if info.file_size > limit:
+        raise PaintsegError(f"{source}: {name} would unpack to {info.file_size / 2**20:.0f} MB, "
+                            f"over the {limit / 2**20:.0f} MB a model file may hold")
+    with zf.open(info) as member:
+        data = member.read(limit + 1)  # the stated size can lie: never read past the limit
+    if len(data) > limit:
+        raise PaintsegError(f"{source}: {name} is larger than its zip entry says")
+    return data
+
+
+def check_meta(meta, source: str) -> dict:
+    """model.json against its schema: every key and type, one clear line when not."""
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise PaintsegError(f"{source} is not a paintseg model")
+    for key, kind in META_SCHEMA.items():
+        if key not in meta:
+            raise PaintsegError(f"{source}: model.json lacks '{key}'")
+        if not isinstance(meta[key], kind) or isinstance(meta[key], bool):
+            raise PaintsegError(f"{source}: model.json '{key}' has the wrong type")
+    for key, kind in META_OPTIONAL.items():
+        if meta.get(key) is not None and not isinstance(meta[key], kind):
+            raise PaintsegError(f"{source}: model.json '{key}' has the wrong type")
+    n = len(meta["classes"])
+    if n < 2 or not all(isinstance(k, int) and 0 < k < 65536 for k in meta["classes"]):
+        raise PaintsegError(f"{source}: model.json 'classes' must be two or more class ids")
+    if len(meta["class_names"]) != n or len(meta["class_colours"]) != n or not all(
+            isinstance(v, str) for v in meta["class_names"] + meta["class_colours"]):
+        raise PaintsegError(f"{source}: model.json needs a name and a colour for each class")
+    lattice = meta.get("lattice") or {}
+    for key in ("period_px", "period_nm", "strength"):
+        value = lattice.get(key)
+        if value is not None and (not isinstance(value, (int, float)) or not np.isfinite(value)):
+            raise PaintsegError(f"{source}: model.json 'lattice.{key}' must be a number")
+    return meta
 
 
 def package_versions() -> dict[str, str]:
@@ -123,19 +182,24 @@ def segmenter_from_bytes(data: bytes, source: str = "model file"):
 
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
-        meta = json.loads(zf.read("model.json"))
-        blob = zf.read("classifier.skops")
-    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        meta = json.loads(_read_member(zf, "model.json", MAX_META_BYTES, source))
+        blob = _read_member(zf, "classifier.skops", MAX_CLASSIFIER_BYTES, source)
+    except (zipfile.BadZipFile, zlib.error, json.JSONDecodeError, UnicodeDecodeError, RecursionError,
+            OSError, EOFError, NotImplementedError, ValueError) as exc:
+        if isinstance(exc, PaintsegError):
+            raise
         raise PaintsegError(f"{source} is not a paintseg model ({exc.__class__.__name__})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise PaintsegError(f"{source} is not a paintseg model")
-    version = int(meta.get("format_version", -1))
+    version = meta.get("format_version", -1)
+    version = version if isinstance(version, int) else -1
     if version != FORMAT_VERSION:
         newer = "newer" if version > FORMAT_VERSION else "older"
         raise PaintsegError(
             f"{source} uses model format {version}, written by a {newer} paintseg; "
             f"this paintseg reads format {FORMAT_VERSION}"
         )
+    check_meta(meta, source)
     try:
         untrusted = sio.get_untrusted_types(data=blob)
     except Exception as exc:  # skops raises many types on corrupt input
@@ -147,8 +211,14 @@ def segmenter_from_bytes(data: bytes, source: str = "model file"):
         estimator = sio.loads(blob, trusted=untrusted)
     except Exception as exc:
         raise PaintsegError(f"{source} has a corrupt classifier ({exc.__class__.__name__})") from None
+    try:
+        features = FeatureSpec.from_dict(meta["features"])
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        if isinstance(exc, PaintsegError):
+            raise PaintsegError(f"{source}: {exc}") from None
+        raise PaintsegError(f"{source}: model.json 'features' is not a feature spec") from None
     seg = Segmenter(
-        features=FeatureSpec.from_dict(meta["features"]),
+        features=features,
         classifier=meta.get("classifier", "random_forest"),
         class_names=meta["class_names"],
         class_colours=meta["class_colours"],
@@ -157,7 +227,7 @@ def segmenter_from_bytes(data: bytes, source: str = "model file"):
         random_state=int(meta.get("random_state", 0)),
     )
     seg.spec_ = seg.features
-    seg.smoothing_ = seg.smoothing
+    seg.smoothing_ = float(seg.smoothing)
     lattice = meta.get("lattice") or {}
     seg.period_nm_ = None if lattice.get("period_nm") is None else float(lattice["period_nm"])
     seg.lattice_ = LatticeEstimate(seg.spec_.period, strength=float(lattice.get("strength", 0.0)))

@@ -185,6 +185,7 @@ def simulate_strokes(
     margin: int = 12,
     seed: int = 0,
     trace: tuple[int, ...] = (),
+    radius: int | None = None,
 ) -> np.ndarray:
     """Simulate a person's brush strokes: a few short strokes inside each class.
 
@@ -195,7 +196,8 @@ def simulate_strokes(
     different grains in turn, as a person who looks at the whole image would
     paint each kind of grain they see. Classes in ``trace`` (membranes, fibres), and
     any class too thin for the brush, are traced along their centre lines with a
-    3-px brush instead. Truth 0 (not scored) is never painted.
+    3-px brush instead. Truth 0 (not scored) is never painted. ``radius`` is the
+    brush radius of the normal strokes (default: 1/170 of the image side, at least 2).
     Returns a uint8 mask with 0 = unlabelled and k = class k.
     """
     rng = np.random.default_rng(seed)
@@ -203,7 +205,8 @@ def simulate_strokes(
     classes = [int(c) for c in np.unique(truth) if c > 0]
     strokes = np.zeros(truth.shape, np.uint8)
     target = fraction * h * w / max(1, len(classes) * strokes_per_class)
-    radius = max(2, int(round(min(h, w) / 170)))
+    if radius is None:
+        radius = max(2, int(round(min(h, w) / 170)))
     if grains is None:
         grains = np.zeros(truth.shape, np.int32)
     for k in classes:
@@ -327,7 +330,14 @@ def make_plates_image(size: int = 512, seed: int = 0, *,
     condition and electrons are scattered outside the detector (dark) or into it
     (bright). Some plates lie edge-on and appear as slivers a few pixels wide.
     Detector blur, shot noise and a slow background complete the picture.
+    ``grains`` numbers the objects (support 0, each plate and rod its own index; where
+    they overlap, the one on top), so simulated strokes spread over them.
     """
+    return _render_plates(size, seed, pixel_size_nm)[0]
+
+
+def _render_plates(size: int, seed: int, pixel_size_nm: float | None) -> tuple[DemoImage, np.ndarray]:
+    """``make_plates_image`` and the number of plates stacked at each pixel."""
     if size < 64:
         raise ValueError("size must be at least 64 pixels")
     rng = np.random.default_rng(seed)
@@ -336,6 +346,7 @@ def make_plates_image(size: int = 512, seed: int = 0, *,
     thickness = np.zeros(shape, np.float32)
     truth = np.ones(shape, np.uint8)
     grains = np.zeros(shape, np.int32)
+    layers = np.zeros(shape, np.uint8)
     scale = size / 512
     n_plates = int(rng.integers(10, 15) * scale**2) + 2
     for i in range(n_plates):
@@ -358,6 +369,7 @@ def make_plates_image(size: int = 512, seed: int = 0, *,
         thickness += plate * t * contrast
         truth[plate] = 2
         grains[plate] = i + 1
+        layers += plate
     for j in range(int(rng.integers(1, 3) * scale) + 1):
         centre = rng.uniform(0.2 * size, 0.8 * size, 2)
         length, width = rng.uniform(150, 300) * scale, rng.uniform(22, 40) * scale
@@ -377,9 +389,9 @@ def make_plates_image(size: int = 512, seed: int = 0, *,
     dose = 60.0
     counts = rng.poisson(np.clip(signal, 0, None) * dose).astype(np.float32)
     counts += rng.normal(0, 1.5, shape).astype(np.float32)
-    return DemoImage(image=counts, truth=truth, pixel_size_nm=pixel_size_nm, grains=grains,
-                     class_names=PLATE_CLASS_NAMES,
-                     class_colours=("#7d1f1f", "#29a5d6", "#76e04a"))
+    demo = DemoImage(image=counts, truth=truth, pixel_size_nm=pixel_size_nm, grains=grains,
+                     class_names=PLATE_CLASS_NAMES, class_colours=("#7d1f1f", "#29a5d6", "#76e04a"))
+    return demo, layers
 
 
 def write_demo(folder, size: int = 512, seed: int = 0) -> dict[str, Path]:

@@ -197,9 +197,9 @@ def test_cli_search_on_an_external_scheduler(files):
             client.wait_for_workers(1, timeout=60)
         proc = _cli(files / "image.tif", "--labels", files / "strokes.png", "--minutes", 0.2,
                     "--out", files / "m.paintseg", "--max-pixels", 200, "--scheduler", address)
-        _, err = proc.communicate(timeout=300)
+        out, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err
-        assert "pipelines evaluated" in err
+        assert "pipelines evaluated" in out  # results on stdout, progress on stderr
         with Client(address, timeout="30s") as client:
             prefixes = client.run_on_scheduler(
                 lambda dask_scheduler: sorted(dask_scheduler.task_prefixes))
@@ -229,8 +229,8 @@ def test_cli_ctrl_c_keeps_the_best_so_far(files):
                 "--out", files / "m.paintseg", "--max-pixels", 200)
     time.sleep(35)  # workers up and a first generation evaluated
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=180)
+    out, err = proc.communicate(timeout=180)
     assert proc.returncode == 0, err
-    assert "(cancelled)" in err
+    assert "(cancelled)" in out
     assert Segmenter.load(files / "m.paintseg").predict is not None
     assert os.path.getsize(files / "m.paintseg") > 1000

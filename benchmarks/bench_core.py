@@ -45,7 +45,8 @@ def run_skimage(image, strokes):
     features_func = partial(feature.multiscale_basic_features, intensity=True, edges=True,
                             texture=True, sigma_min=1, sigma_max=16, channel_axis=None)
     features = features_func(image)
-    clf = RandomForestClassifier(n_estimators=50, n_jobs=-1, max_depth=10, max_samples=0.05)
+    clf = RandomForestClassifier(n_estimators=50, n_jobs=-1, max_depth=10, max_samples=0.05,
+                                 random_state=0)
     clf = future.fit_segmenter(strokes, features, clf)
     return future.predict_segmenter(features, clf)
 
@@ -59,7 +60,7 @@ def run_ilastik(image, strokes):
     stack = np.concatenate([fastfilters2.compute_filters(img, s) for s in ILASTIK_SCALES])
     X = np.moveaxis(stack, 0, -1).reshape(-1, stack.shape[0])
     labelled = strokes.ravel() > 0
-    clf = RandomForestClassifier(n_jobs=-1).fit(X[labelled], strokes.ravel()[labelled])
+    clf = RandomForestClassifier(n_jobs=-1, random_state=0).fit(X[labelled], strokes.ravel()[labelled])
     return clf.predict(X).reshape(image.shape)
 
 

@@ -94,6 +94,37 @@ def test_the_default_is_kept_unless_the_search_wins_clearly():
     assert not keep  # a large mean gain with one fold lost
     keep, reason = choose(np.array([0.9, 0.92, 0.95, 0.9, 0.91]), np.array([0.8] * 5))
     assert keep and "in every fold" in reason
+    # ties at 1.0 in one fold are not wins (the plates and STEM cases that lost 0.05-0.2)
+    keep, reason = choose(np.array([1.0, 0.95, 0.97, 0.96, 0.98]), np.array([1.0, 0.8, 0.8, 0.8, 0.8]))
+    assert not keep and "won 4 of 5" in reason
+    # every fold won, a large mean gain, but a spread that leaves it unsure
+    keep, reason = choose(np.array([0.81, 1.0, 0.83]), np.array([0.8, 0.8, 0.8]))
+    assert not keep and "beyond the fold-to-fold spread" in reason
+    # too few folds to tell, however large the gain
+    keep, reason = choose(np.array([0.95, 0.96]), np.array([0.6, 0.6]))
+    assert not keep and "too few" in reason
+
+
+def _easy_two_phase(size: int = 128, seed: int = 0):
+    """Two flat phases, three strokes of each painted far from the border: every
+    pipeline classifies every held-out stroke right."""
+    rng = np.random.default_rng(seed)
+    image = np.where(np.arange(size)[None, :] < size // 2, 0.25, 0.75) + rng.normal(0, 0.03, (size, size))
+    strokes = np.zeros((size, size), np.uint8)
+    for row in (16, 56, 96):
+        strokes[row:row + 4, 8:40] = 1
+        strokes[row:row + 4, size - 40:size - 8] = 2
+    return image.astype(np.float32), strokes
+
+
+def test_a_saturated_search_keeps_the_default_and_says_why():
+    image, strokes = _easy_two_phase()
+    result = AutoMLSearch(minutes=0.1, max_pixels_per_class=200, seed=0).run([image], [strokes])
+    assert result.search_grouped_score == result.default_grouped_score == 1.0
+    assert result.kept_default and "cannot tell them apart" in result.reason
+    assert result.segmenter.classifier == Segmenter().classifier
+    summary = result.segmenter.training_summary_["automl"]
+    assert summary["kept_default"] and summary["reason"] == result.reason
 
 
 @pytest.mark.parametrize("minutes", [0, -1, float("nan")])

@@ -271,6 +271,7 @@ class SearchResult:
     leaderboard: list[dict] = field(default_factory=list)
     reason: str = ""  # why the search's pipeline or the default model was chosen
     search_grouped_score: float = float("nan")  # the search's own pipeline, chosen or not
+    search_pipeline: Pipeline | None = None  # the search's own pipeline (unfitted), chosen or not
 
     def export_code(self) -> str:
         return pipeline_code(self.pipeline, self.segmenter, self.grouped_score)
@@ -480,7 +481,7 @@ class AutoMLSearch:
             default_grouped_score=d_grouped, default_pixel_kfold_score=d_pixel,
             kept_default=not replace, evaluations=len(leaderboard),
             cancelled=self.cancelled, leaderboard=leaderboard, reason=reason,
-            search_grouped_score=grouped)
+            search_grouped_score=grouped, search_pipeline=clone(pipeline))
 
 
 def to_paintseg_pipeline(pipeline) -> Pipeline:

@@ -349,6 +349,16 @@ def test_the_view_follows_the_window_when_it_shrinks(app):
     assert not app.errors, app.errors
 
 
+def test_a_hovered_selected_choice_stays_readable(app):
+    label = app.page.locator("#layer label", has_text="Segmentation")
+    label.hover()
+    colour, background = app.page.evaluate("""() => {
+        const l = [...document.querySelectorAll('#layer label')].find(
+            e => e.innerText.includes('Segmentation'));
+        const s = getComputedStyle(l); return [s.color, s.backgroundColor]; }""")
+    assert colour == "rgb(255, 255, 255)" and background == "rgb(29, 78, 216)"  # white on dark blue
+
+
 def test_scale_bar_lengths_read_as_a_microscopist_writes_them(app):
     fmt = "(v) => window.paintseg.formatLength(v)"
     assert [app.page.evaluate(fmt, v) for v in (0.5, 0.2, 5, 500, 2000, 0.30000000000000004)] == [

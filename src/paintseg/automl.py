@@ -45,11 +45,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, clone
-from sklearn.model_selection import PredefinedSplit, StratifiedGroupKFold, StratifiedKFold, cross_val_score
+from sklearn.model_selection import PredefinedSplit, StratifiedKFold, cross_val_score
 from sklearn.pipeline import Pipeline, make_pipeline
 
 from .classifiers import make_classifier
 from .errors import PaintsegError
+from .grouped_cv import even_over_strokes, full_proba, stroke_folds, strokes_per_class
 from .segmenter import Segmenter, labelled_pixels
 
 SCORING = "jaccard_macro"  # mean IoU over the painted classes, reported to people
@@ -114,37 +115,16 @@ def prepare_search_data(images, strokes, spec, *, max_pixels_per_class: int = 20
     if len(classes) < 2:
         raise PaintsegError(
             f"only class {int(classes[0])} is painted: paint strokes of at least two classes")
-    keep = _even_over_strokes(y, groups, max_pixels_per_class, seed)
+    keep = even_over_strokes(y, groups, max_pixels_per_class, seed)
     X, y, groups = X[keep], y[keep], groups[keep]
-    per_class = [len(np.unique(groups[y == k])) for k in classes]
-    if min(per_class) < 2:
-        k = int(classes[int(np.argmin(per_class))])
+    per_class = strokes_per_class(y, groups)
+    if min(per_class.values()) < 2:
+        k = min(per_class, key=per_class.get)
         raise PaintsegError(
             f"class {k} has a single stroke: stroke-grouped cross-validation needs at least "
             "two separate strokes of every class")
-    n_splits = int(min(folds, min(per_class)))
-    splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     encoded = np.searchsorted(classes, y)
-    test_fold = np.empty(len(y), np.int64)
-    for i, (_, test) in enumerate(splitter.split(X, encoded, groups)):
-        test_fold[test] = i
-    return SearchData(X, encoded, groups, classes, test_fold)
-
-
-def _even_over_strokes(y, groups, cap, seed) -> np.ndarray:
-    """At most ``cap`` pixels per class, taken as evenly as possible from each stroke."""
-    rng = np.random.default_rng(seed)
-    keep = []
-    for k in np.unique(y):
-        members = [np.flatnonzero((y == k) & (groups == g)) for g in np.unique(groups[y == k])]
-        budget, remaining = cap, sorted(members, key=len)
-        while remaining:
-            share = budget // len(remaining)
-            idx = remaining.pop(0)
-            take = idx if len(idx) <= share else rng.choice(idx, share, replace=False)
-            keep.append(take)
-            budget -= len(take)
-    return np.sort(np.concatenate(keep))
+    return SearchData(X, encoded, groups, classes, stroke_folds(encoded, groups, folds, seed))
 
 
 def feature_groups(spec) -> dict[str, list[int]]:
@@ -164,13 +144,6 @@ def feature_groups(spec) -> dict[str, list[int]]:
     return subsets
 
 
-def _full_proba(estimator, X, n_classes: int) -> np.ndarray:
-    """Probabilities over all classes 0..K-1, even when a fold's training lacked one."""
-    proba = np.full((len(X), n_classes), 1e-6)
-    proba[:, np.asarray(estimator.classes_, int)] = estimator.predict_proba(X)
-    return proba / proba.sum(axis=1, keepdims=True)
-
-
 def iou_then_confidence(estimator, X, y) -> float:
     """Held-out mean IoU minus 0.05 x log-loss: ranks pipelines even when every one
     classifies the held-out strokes right (a scorer for TPOT; module level so that it
@@ -178,7 +151,7 @@ def iou_then_confidence(estimator, X, y) -> float:
     from sklearn.metrics import jaccard_score, log_loss
 
     n_classes = int(max(np.max(y), np.max(estimator.classes_))) + 1
-    proba = _full_proba(estimator, X, n_classes)
+    proba = full_proba(estimator, X, n_classes)
     iou = jaccard_score(y, proba.argmax(axis=1), average="macro")
     return float(iou - CONFIDENCE_WEIGHT * log_loss(y, proba, labels=np.arange(n_classes)))
 
@@ -191,7 +164,7 @@ def fold_scores(estimator, data: SearchData) -> tuple[np.ndarray, np.ndarray]:
     ious, losses = [], []
     for train, test in data.splitter.split(data.X, data.y):
         fitted = clone(estimator).fit(data.X[train], data.y[train])
-        proba = _full_proba(fitted, data.X[test], n_classes)
+        proba = full_proba(fitted, data.X[test], n_classes)
         ious.append(jaccard_score(data.y[test], proba.argmax(axis=1), average="macro"))
         losses.append(log_loss(data.y[test], proba, labels=np.arange(n_classes)))
     return np.asarray(ious), np.asarray(losses)

@@ -5,11 +5,14 @@
 >>> seg.lattice_.describe()              # the lattice period the features follow
 >>> mask = seg.predict(image)            # (H, W) class ids 1..K
 >>> proba = seg.predict_proba(image)     # (H, W, K)
+>>> seg.training_summary_["estimated_miou"]  # held-out-stroke estimate, or None
+>>> seg.suggest(image, n=3, strokes=strokes)  # where to paint next, best first
 >>> seg.save("model.paintseg"); Segmenter.load("model.paintseg")
 """
 
 from __future__ import annotations
 
+import os
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -31,6 +34,7 @@ from .features import (
     estimate_lattice_period,
     resolve_spec,
 )
+from .io import as_image, is_signal
 
 PREDICT_CHUNK = 262_144  # pixels per classifier call: bounds peak memory
 
@@ -43,6 +47,21 @@ def _as_list(images) -> list[np.ndarray]:
     if isinstance(images, np.ndarray) and images.ndim == 2:
         return [images]
     return [np.asanyarray(a) for a in images]  # keeps an io.Image's pixel size
+
+
+def _as_image(image) -> np.ndarray:
+    """An array as it is (an io.Image keeps its pixel size); anything else that
+    paintseg takes as an image (a path, a HyperSpy signal) through ``io.as_image``."""
+    return image if isinstance(image, np.ndarray) else as_image(image)
+
+
+def _as_images(images) -> list[np.ndarray]:
+    """One image or a sequence of them, as a list (see ``_as_image``)."""
+    if isinstance(images, np.ndarray):
+        return [images] if images.ndim == 2 else [np.asanyarray(a) for a in images]
+    if isinstance(images, str | os.PathLike) or is_signal(images):
+        return [as_image(images)]
+    return [_as_image(a) for a in images]
 
 
 def pixel_size_nm(image) -> float | None:
@@ -120,6 +139,9 @@ class Segmenter(BaseEstimator):
         spec, overriding the estimate from the training images.
     max_pixels_per_class : training pixels kept per class (random subsample).
     random_state : seed for the classifier and subsampling.
+    estimate : estimate the mean IoU at ``fit`` by holding out whole strokes
+        (``guidance.estimate_accuracy``; ``accuracy_``, and
+        ``training_summary_["estimated_miou"]``, None when too few strokes).
 
     After ``fit``: ``spec_`` (the concrete feature spec), ``lattice_`` (the
     ``LatticeEstimate`` it follows), ``period_nm_`` (the period in nm when the
@@ -138,6 +160,7 @@ class Segmenter(BaseEstimator):
         period: float | None = None,
         max_pixels_per_class: int = 40_000,
         random_state: int = 0,
+        estimate: bool = True,
     ) -> None:
         self.features = features
         self.classifier = classifier
@@ -147,11 +170,12 @@ class Segmenter(BaseEstimator):
         self.period = period
         self.max_pixels_per_class = max_pixels_per_class
         self.random_state = random_state
+        self.estimate = estimate
 
     # -- training ------------------------------------------------------------------
     def fit(self, images, strokes, *, progress: Callable[[str], None] | None = None):
         """Train on the painted pixels of one or several images."""
-        images, strokes = _as_list(images), _as_list(strokes)
+        images, strokes = _as_images(images), _as_list(strokes)
         if len(images) != len(strokes):
             raise PaintsegError(f"{len(images)} images but {len(strokes)} stroke masks")
         if not images:
@@ -166,6 +190,7 @@ class Segmenter(BaseEstimator):
             raise PaintsegError(
                 f"only class {int(classes[0])} is painted: paint strokes of at least two classes"
             )
+        painted = (X, y, groups)
         keep = cap_per_class(y, self.max_pixels_per_class, self.random_state)
         X, y = X[keep], y[keep]
         self.classes_ = classes.astype(np.int64)
@@ -195,13 +220,34 @@ class Segmenter(BaseEstimator):
             "feature_seconds": round(t1 - t0, 3),
             "fit_seconds": round(time.perf_counter() - t1, 3),
         }
+        self._estimate_accuracy(images, painted, progress)
         return self
+
+    def _estimate_accuracy(self, images, painted, progress) -> None:
+        """Held-out-stroke estimate of the mean IoU, into ``accuracy_`` and the summary."""
+        from .guidance import AccuracyEstimate, estimate_accuracy
+
+        if not self.estimate:
+            self.accuracy_ = AccuracyEstimate(None, [int(k) for k in self.classes_],
+                                              message="accuracy not estimated (switched off)")
+        else:
+            if progress:
+                progress("estimating accuracy")
+            self.accuracy_ = estimate_accuracy(self, *painted, images)
+        self.training_summary_["estimated_miou"] = self.accuracy_.mean_iou
+        self.training_summary_["accuracy"] = self.accuracy_.to_dict()
+
+    def describe_accuracy(self) -> str:
+        """The accuracy estimate in one sentence, with the class names."""
+        check_is_fitted(self, "accuracy_")
+        names = dict(zip((int(k) for k in self.classes_), self.class_names_, strict=True))
+        return self.accuracy_.describe(names)
 
     def fit_spec(self, images: Sequence[np.ndarray]) -> Segmenter:
         """Choose the concrete feature spec for these training images (``spec_``,
         ``lattice_``, ``period_nm_``): an adaptive spec's lattice families go to the
         images' lattice period. ``fit`` calls it; the AutoML search uses it alone."""
-        images = _as_list(images)
+        images = _as_images(images)
         template = resolve_spec(self.features)
         self.period_nm_ = None
         if self.period is not None:
@@ -257,6 +303,7 @@ class Segmenter(BaseEstimator):
     def predict_proba(self, image: np.ndarray, *, value_range=None) -> np.ndarray:
         """Class probabilities, (H, W, K) float32, channels ordered as ``classes_``."""
         check_is_fitted(self, "estimator_")
+        image = _as_image(image)
         spec = self.spec_for(image)
         stack = compute_features(np.asarray(image), spec, value_range=value_range)
         h, w, f = stack.shape
@@ -273,6 +320,17 @@ class Segmenter(BaseEstimator):
         """Class id (1..K as painted) of every pixel, (H, W)."""
         proba = self.predict_proba(image, value_range=value_range)
         return labels_from_proba(proba, self.classes_)
+
+    def suggest(self, image: np.ndarray, n: int = 3, *,
+                strokes: np.ndarray | None = None) -> list[dict]:
+        """Where to paint next: up to ``n`` regions of high uncertainty, best first, as
+        dicts with ``box`` (row0, col0, row1, col1) in image pixels, ``score`` and
+        ``point`` (see ``guidance.suggest_regions``); regions far from ``strokes`` (the
+        painted label mask, optional) rank higher. Empty when the model is sure
+        everywhere."""
+        from .guidance import suggest_regions
+
+        return suggest_regions(self.predict_proba(image), strokes, n)
 
     # -- persistence ---------------------------------------------------------------
     def save(self, path) -> None:

@@ -137,6 +137,7 @@ def train(
         f"trained {len(seg.classes_)} classes on {sum(summary['labelled_pixels'].values()):,} "
         f"pixels, {summary['n_features']} features -> {out}"
     )
+    out_console.print(seg.describe_accuracy(), highlight=False)
 
 
 def resolve_spec_adaptive(features: str) -> bool:

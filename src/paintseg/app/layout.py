@@ -93,7 +93,7 @@ def brush_panel() -> html.Details:
                    tooltip={"placement": "bottom", "always_visible": True,
                             "template": "{value} px"}),
         html.P("Wheel: zoom · right-drag or Space+drag: pan · [ ]: width · 1-9: class · "
-               "Ctrl+Z: undo · F: fit", className="hint"),
+               "Ctrl+Z: undo · F: fit · N: next suggestion", className="hint"),
     )
 
 
@@ -157,8 +157,10 @@ def display_panel() -> html.Details:
         html.Label("Overlay opacity", className="field-label"),
         dcc.Slider(id="overlay-opacity", min=0, max=1, step=0.05, value=0.45,
                    marks={0: "0", 0.5: "0.5", 1: "1"}),
-        dcc.Checklist(id="show-strokes", options=[{"label": "Show strokes", "value": "show"}],
-                      value=["show"], className="switch"),
+        dcc.Checklist(id="show-strokes", options=[
+            {"label": "Show strokes", "value": "show"},
+            {"label": "Show where to paint next (numbered boxes)", "value": "suggest"}],
+                      value=["show", "suggest"], className="switch"),
     )
 
 
@@ -226,6 +228,9 @@ def build_layout(optimise_panel=None, upload_limit_mb: float = 1024) -> html.Div
                     html.Button("Clear strokes", id="clear-button", className="btn btn-tool"),
                     html.Button("Fit", id="fit-button", className="btn btn-tool",
                                 title="Fit the image to the view (F)"),
+                    html.Button("Next suggestion", id="next-suggestion", className="btn btn-tool",
+                                title="Zoom to the next region worth painting (N)"),
+                    html.Span(id="suggestion-info", className="readout", role="status"),
                     html.Div(id="message", className="message", role="status"),
                     html.Span(id="viewer-readout", className="readout"),
                 ], className="toolbar"),

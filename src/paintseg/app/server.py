@@ -110,6 +110,14 @@ def _register_routes(app: dash.Dash, store: SessionStore) -> None:
             return png(render.heat_png(result.proba[:, :, classes.index(k)]))
         abort(404)
 
+    @app.server.route("/pictures/<session_id>/<uid>/suggestions.json")
+    def suggestions_json(session_id, uid):
+        session, index = lookup(session_id, uid)
+        try:
+            return session.suggestions(index)
+        except PaintsegError as exc:
+            return {"boxes": [], "message": str(exc)}
+
 
 def _picture_urls(session: Session, probability_class=None) -> tuple[dict | None, dict | None]:
     """The image-info and overlay stores for the session's current image."""
@@ -129,7 +137,8 @@ def _picture_urls(session: Session, probability_class=None) -> tuple[dict | None
     if session.model is not None:
         v = f"?v={session.model_version}-{colour_key}"
         overlay = {"segmentation_url": f"{base}/segmentation.png{v}",
-                   "uncertainty_url": f"{base}/uncertainty.png{v}"}
+                   "uncertainty_url": f"{base}/uncertainty.png{v}",
+                   "suggestions_url": f"{base}/suggestions.json{v}"}
         classes = list(map(int, session.model.classes_))
         k = int(probability_class) if probability_class in classes else classes[0]
         overlay["probability_url"] = f"{base}/probability-{k}.png{v}"
@@ -296,7 +305,8 @@ def _register_callbacks(app: dash.Dash, store: SessionStore) -> None:  # noqa: C
     for method, component, prop in (("setImage", "image-info", "data"),
                                     ("setOverlay", "overlay", "data"),
                                     ("ack", "stroke-ack", "data"),
-                                    ("fit", "fit-button", "n_clicks")):
+                                    ("fit", "fit-button", "n_clicks"),
+                                    ("nextSuggestion", "next-suggestion", "n_clicks")):
         app.clientside_callback(
             f"function(v){{ if (window.paintseg) window.paintseg.{method}(v); return null; }}",
             Output("js-sink", "data", allow_duplicate=True), Input(component, prop),
@@ -310,6 +320,7 @@ def _register_callbacks(app: dash.Dash, store: SessionStore) -> None:  # noqa: C
                 colour: (colours || {})[label] || "#ffffff",
                 overlayOpacity: opacity, show: layer,
                 showStrokes: (strokes || []).indexOf("show") >= 0,
+                showSuggestions: (strokes || []).indexOf("suggest") >= 0,
             });
             return null;
         }""",
@@ -617,7 +628,14 @@ def _register_callbacks(app: dash.Dash, store: SessionStore) -> None:  # noqa: C
         return dash.dcc.send_bytes(data, name), _message(f"saved {name}", "ok")
 
 
-def _train_status(summary: dict) -> str:
+def _train_status(summary: dict):
     pixels = sum(summary["labelled_pixels"].values())
-    return (f"Trained on {pixels:,} pixels, {len(summary['labelled_pixels'])} classes, "
-            f"{summary['n_features']} features, in {summary['seconds']:.2f} s")
+    trained = (f"Trained on {pixels:,} pixels, {len(summary['labelled_pixels'])} classes, "
+               f"{summary['n_features']} features, in {summary['seconds']:.2f} s")
+    accuracy = summary.get("accuracy_text")
+    if not accuracy:
+        return trained
+    return [trained, html.Div(accuracy[:1].upper() + accuracy[1:] + ".", id="accuracy-estimate",
+                              className="accuracy-estimate",
+                              title="held out whole strokes in turn, and read the model's "
+                                    "own probabilities over the image; no ground truth")]

@@ -22,6 +22,7 @@ from ..annotations import Stroke, StrokeHistory
 from ..colours import DEFAULT_COLOURS
 from ..errors import PaintsegError
 from ..features import FeatureSpec, LatticeEstimate, compute_features, estimate_lattice_period, resolve_spec
+from ..guidance import suggest_regions
 from ..io import Image, encode_mask, encode_probabilities, read_image_bytes, read_mask
 from ..model_io import segmenter_from_bytes, segmenter_to_bytes
 from ..segmenter import Segmenter, labels_from_proba
@@ -312,7 +313,21 @@ class Session:
             self.model_version += 1
             self.results.clear()
         self.result()
-        return {"seconds": time.perf_counter() - t0, **seg.training_summary_}
+        return {"seconds": time.perf_counter() - t0, **seg.training_summary_,
+                "accuracy_text": seg.describe_accuracy()}
+
+    def suggestions(self, index: int | None = None, n: int = 3) -> dict:
+        """Where to paint next on an image: the model's most uncertain regions far from
+        the strokes (``guidance.suggest_regions``), or a sentence saying why there are none."""
+        result = self.result(index)
+        if result is None:
+            return {"boxes": [], "message": "train a model first: suggestions come from it"}
+        with self.lock:
+            strokes = self.entry(index).history.mask.copy()
+        boxes = suggest_regions(result.proba, strokes, n)
+        message = "" if boxes else ("the model is sure everywhere, so there is nothing to suggest "
+                                    "(sure is not the same as right: check the segmentation)")
+        return {"boxes": boxes, "message": message}
 
     def result(self, index: int | None = None) -> Result | None:
         """The model's prediction for an image, computed once per model version."""

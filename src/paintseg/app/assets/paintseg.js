@@ -17,6 +17,7 @@
     scale: 1, ox: 0, oy: 0, fitted: false,
     painting: null, panning: null, spaceDown: false, mouse: null,
     seq: 0, pending: [], imageKey: null, frame: 0,
+    suggestions: [], suggestIndex: -1, showSuggestions: true, suggestionsUrl: null,
     client: Math.random().toString(36).slice(2) + Date.now().toString(36),
   };
 
@@ -97,6 +98,7 @@
       ctx.globalAlpha = 1;
     }
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    if (S.showSuggestions) drawSuggestions(ctx);
     drawScaleBar(ctx);
     if (S.mouse && (S.tool === "brush" || S.tool === "eraser") && !S.panning && !S.spaceDown) {
       ctx.beginPath();
@@ -110,6 +112,65 @@
       const pos = S.mouse ? Math.floor(S.mouse.x) + ", " + Math.floor(S.mouse.y) + " px \u00b7 " : "";
       info.textContent = pos + Math.round(S.scale * 100) + "%";
     }
+  }
+
+  function drawSuggestions(ctx) {
+    // numbered boxes where painting next helps most (box: row0, col0, row1, col1)
+    S.suggestions.forEach(function (s, i) {
+      const b = s.box;
+      const x = S.ox + b[1] * S.scale, y = S.oy + b[0] * S.scale;
+      const w = (b[3] - b[1]) * S.scale, h = (b[2] - b[0]) * S.scale;
+      ctx.lineWidth = i === S.suggestIndex ? 3 : 2;
+      ctx.setLineDash([6, 4]);
+      ctx.strokeStyle = "#ffe14d";
+      ctx.strokeRect(x, y, w, h);
+      ctx.setLineDash([]);
+      ctx.fillStyle = "#ffe14d";
+      ctx.fillRect(x, y - 18, 18, 18);
+      ctx.fillStyle = "#111111";
+      ctx.font = "bold 13px Inter, system-ui, sans-serif";
+      ctx.textAlign = "center";
+      ctx.fillText(String(i + 1), x + 9, y - 4);
+    });
+  }
+
+  function setSuggestionInfo(text) {
+    const el = document.getElementById("suggestion-info");
+    if (el) el.textContent = text;
+  }
+
+  function loadSuggestions(url) {
+    if (!url || S.suggestionsUrl === url) return;
+    S.suggestionsUrl = url;
+    fetch(url).then(function (r) { return r.ok ? r.json() : { boxes: [], message: "" }; })
+      .then(function (data) {
+        if (S.suggestionsUrl !== url) return;
+        S.suggestions = data.boxes || [];
+        S.suggestIndex = -1;
+        S.suggestionMessage = data.message || "";
+        setSuggestionInfo(S.suggestions.length
+          ? S.suggestions.length + " suggestions: N zooms to each" : S.suggestionMessage);
+        redraw();
+      }).catch(function () { /* the next overlay asks again */ });
+  }
+
+  function nextSuggestion() {
+    if (!S.suggestions.length) {
+      setSuggestionInfo(S.suggestionMessage || "train a model first: suggestions come from it");
+      return;
+    }
+    S.suggestIndex = (S.suggestIndex + 1) % S.suggestions.length;
+    const b = S.suggestions[S.suggestIndex].box;
+    const W = S.canvas.width / devicePixelRatio, H = S.canvas.height / devicePixelRatio;
+    const bw = Math.max(8, b[3] - b[1]), bh = Math.max(8, b[2] - b[0]);
+    S.scale = Math.min(64, Math.max(0.02, Math.min(W / bw, H / bh) * 0.6));
+    S.ox = W / 2 - (b[1] + b[3]) / 2 * S.scale;
+    S.oy = H / 2 - (b[0] + b[2]) / 2 * S.scale;
+    S.autoFit = false;
+    S.fitted = true;
+    setSuggestionInfo("Suggestion " + (S.suggestIndex + 1) + " of " + S.suggestions.length
+      + ": paint the region's true class");
+    redraw();
   }
 
   function drawScaleBar(ctx) {
@@ -252,6 +313,7 @@
     else if (key === "e") setToolRadio("eraser");
     else if (key === "h") setToolRadio("pan");
     else if (key === "f") fit();
+    else if (key === "n") click("next-suggestion");
     else if (key === "t") click("train-button");
     else if (key === "[" || key === "]") {
       // from the width on screen now, not the last one the server echoed: quick presses add up
@@ -322,6 +384,7 @@
     formatLength: formatLength,
     state: S,
     fit: fit,
+    nextSuggestion: nextSuggestion,
     setImage: function (info) {
       if (!info || !init()) return;
       const key = info.key;
@@ -357,10 +420,14 @@
       if (!overlay) {
         S.layers = { segmentation: null, uncertainty: null, probability: null };
         S.layerUrls = {};
+        S.suggestions = [];
+        S.suggestionsUrl = null;
+        setSuggestionInfo("");
         redraw();
         return;
       }
       loadLayer(S.show);
+      loadSuggestions(overlay.suggestions_url);
     },
     configure: function (cfg) {
       Object.assign(S, cfg);

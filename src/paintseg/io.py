@@ -119,9 +119,14 @@ def _read_tiff(source, name: str, max_pixels: int) -> tuple[np.ndarray, float | 
         shape = page.shape
         spatial = shape[:2] if not (len(shape) == 3 and shape[0] in (3, 4)) else shape[1:]
         _check_size(spatial, name, max_pixels)
+        if int(np.prod(shape, dtype=np.float64)) > 4 * max_pixels:  # samples or planes beyond RGBA
+            raise PaintsegError(f"{name} holds {'x'.join(map(str, shape))} values, over the limit "
+                                f"of {max_pixels:,} pixels of up to 4 samples")
         data = page.asarray()
         if data.ndim == 3 and data.shape[0] in (3, 4) and data.shape[-1] not in (3, 4):
             data = np.moveaxis(data, 0, -1)
+        if data.ndim == 3 and page.axes.endswith("S") and data.shape[-1] > 4:
+            data = data[..., 0]  # extra samples per pixel: the first one, not a stack's page
         pixel_size, unit = _tiff_pixel_size(page.tags, tif.imagej_metadata or {})
     return data, pixel_size, unit
 
@@ -231,6 +236,8 @@ def _decode(path: Path, suffix: str, name: str, max_pixels: int, as_grey: bool) 
             data, pixel_size, unit = _read_tiff(path, name, max_pixels)
         elif suffix == ".npy":
             data = np.load(path, allow_pickle=False, mmap_mode="r")
+            if data.ndim < 2:
+                raise PaintsegError(f"{name}: expected a 2-D image, got shape {data.shape}")
             _check_size(data.shape[:2], name, max_pixels)
             data = np.asarray(data)
         else:
@@ -251,7 +258,9 @@ def _decode(path: Path, suffix: str, name: str, max_pixels: int, as_grey: bool) 
         raise PaintsegError(f"{name}: expected a 2-D image, got shape {grey.shape}")
     _check_size(grey.shape, name, max_pixels)
     if not np.isfinite(grey).all():
-        grey = np.nan_to_num(grey, nan=float(np.nanmedian(grey)), posinf=0.0, neginf=0.0)
+        finite = grey[np.isfinite(grey)]  # all NaN / inf: no median to fill with
+        fill = float(np.median(finite)) if finite.size else 0.0
+        grey = np.nan_to_num(grey, nan=fill, posinf=0.0, neginf=0.0)
     return Image(np.ascontiguousarray(grey, dtype=np.float32), pixel_size, unit, name)
 
 

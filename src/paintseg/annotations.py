@@ -7,6 +7,8 @@ of its operations in order, which makes undo exact and cheap.
 
 from __future__ import annotations
 
+import base64
+import zlib
 from dataclasses import dataclass, field
 
 import cv2
@@ -112,3 +114,51 @@ def _apply(mask: np.ndarray, kind: str, payload) -> None:
         mask[:] = payload
     else:
         raise ValueError(f"unknown operation {kind}")
+
+
+def operations_to_json(operations: list[tuple[str, object]]) -> list[dict]:
+    """The operations of a history as JSON-ready dicts (masks zlib-compressed, base64)."""
+    out = []
+    for kind, payload in operations:
+        if kind == "stroke":
+            out.append({"kind": kind, "label": int(payload.label), "width": float(payload.width),
+                        "points": np.round(payload.points, 2).tolist()})
+        elif kind == "delete-class":
+            out.append({"kind": kind, "label": int(payload)})
+        elif kind == "mask":
+            mask = np.ascontiguousarray(payload, dtype=np.uint8)
+            out.append({"kind": kind, "shape": list(mask.shape),
+                        "zlib": base64.b64encode(zlib.compress(mask.tobytes(), 6)).decode()})
+        else:
+            out.append({"kind": kind})
+    return out
+
+
+def operations_from_json(items: list, shape: tuple[int, int]) -> list[tuple[str, object]]:
+    """Operations from :func:`operations_to_json` output; ValueError when malformed."""
+    if not isinstance(items, list):
+        raise ValueError("operations must be a list")
+    operations: list[tuple[str, object]] = []
+    for item in items:
+        kind = item.get("kind") if isinstance(item, dict) else None
+        if kind == "stroke":
+            operations.append((kind, Stroke.from_dict(item)))
+        elif kind == "clear":
+            operations.append((kind, None))
+        elif kind == "delete-class":
+            operations.append((kind, int(item["label"])))
+        elif kind == "mask":
+            operations.append((kind, _mask_from_json(item, shape)))
+        else:
+            raise ValueError(f"unknown operation {kind!r}")
+    return operations
+
+
+def _mask_from_json(item: dict, shape: tuple[int, int]) -> np.ndarray:
+    if tuple(item.get("shape", ())) != tuple(shape):
+        raise ValueError("a stored mask does not match its image's size")
+    size = int(shape[0]) * int(shape[1])
+    data = zlib.decompressobj().decompress(base64.b64decode(item["zlib"]), size + 1)
+    if len(data) != size:
+        raise ValueError("a stored mask has the wrong number of pixels")
+    return np.frombuffer(data, np.uint8).reshape(shape).copy()

@@ -277,7 +277,7 @@ def automl(
     result = outcome["result"]
     result.segmenter.save(out)
     if export_code is not None:
-        from .model_io import atomic_write_bytes
+        from .files import atomic_write_bytes
 
         atomic_write_bytes(export_code, result.export_code().encode())
     _print_search(result, out, export_code)
@@ -314,11 +314,24 @@ def run_app(
     no_browser: Annotated[bool, typer.Option("--no-browser",
                                              help="Do not open the page in a browser.")] = False,
     debug: Annotated[bool, typer.Option(help="Dash's development server, with reloading.")] = False,
+    project: Annotated[Path | None, typer.Option(
+        help="Project folder to open, or to create with the images given; saved after "
+             "every change.")] = None,
+    data_dir: Annotated[Path | None, typer.Option(
+        help="Folder where every session is saved after each change "
+             "[default: $PAINTSEG_DATA_DIR or ~/.local/share/paintseg].")] = None,
+    expire_hours: Annotated[float, typer.Option(
+        help="Hours after which an idle session leaves memory (its folder stays).")] = 24.0,
 ) -> None:
     """Start the web app (on the bundled demo image when no image is given)."""
     from .app import serve
 
-    serve(images or [], host=host, port=port, debug=debug, open_browser=not no_browser)
+    if project is not None and project.exists() and not project.is_dir():
+        _fail(f"--project {project}: not a folder")
+    if not expire_hours > 0:
+        _fail("--expire-hours must be positive")
+    serve(images or [], host=host, port=port, debug=debug, open_browser=not no_browser,
+          data_dir=data_dir, project_dir=project, expire_hours=expire_hours)
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:

@@ -13,9 +13,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import platform
-import tempfile
 import zipfile
 import zlib
 from pathlib import Path
@@ -23,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import PaintsegError
+from .files import atomic_write_bytes
 
 FORMAT = "paintseg-model"
 FORMAT_VERSION = 1
@@ -115,23 +114,6 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers never see a half-written file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def segmenter_to_bytes(seg) -> bytes:
     import skops.io as sio
 
@@ -209,6 +191,10 @@ def segmenter_from_bytes(data: bytes, source: str = "model file"):
         raise PaintsegError(f"{source} contains a type paintseg does not load: {refused[0]}")
     try:
         estimator = sio.loads(blob, trusted=untrusted)
+    except ModuleNotFoundError as exc:  # a classifier of an optional part (xgboost)
+        missing = (exc.name or "a module").split(".")[0]
+        extra = ": pip install 'paintseg[automl]'" if missing == "xgboost" else ""
+        raise PaintsegError(f"{source} needs {missing}, which is not installed{extra}") from None
     except Exception as exc:
         raise PaintsegError(f"{source} has a corrupt classifier ({exc.__class__.__name__})") from None
     try:

@@ -2,31 +2,53 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import webbrowser
+from pathlib import Path
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
+def wsgi_server(app, host: str, port: int, threads: int = 8):
+    """The waitress server of a Dash app built by ``server.create_app`` (port 0: any
+    free port, see ``.effective_port``); ``paintseg app`` and the notebook both use it."""
+    from waitress import create_server
+
+    return create_server(app.server, host=host, port=port, threads=threads,
+                         ident="paintseg", clear_untrusted_proxy_headers=True)
+
+
+def default_data_dir() -> Path:
+    """Where the app autosaves sessions: ``$PAINTSEG_DATA_DIR``, else the user's data
+    folder (``$XDG_DATA_HOME/paintseg``, by default ``~/.local/share/paintseg``)."""
+    if os.environ.get("PAINTSEG_DATA_DIR"):
+        return Path(os.environ["PAINTSEG_DATA_DIR"])
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "paintseg"
+
+
 def serve(images, host: str = "127.0.0.1", port: int = 8050, debug: bool = False,
-          open_browser: bool = True, threads: int = 8) -> None:
+          open_browser: bool = True, threads: int = 8, *, data_dir: Path | None = None,
+          project_dir: Path | None = None, expire_hours: float | None = 24.0) -> None:
     """Start the app on ``host:port`` with ``images`` (or the bundled demo) open.
 
-    Prints one line with the address and, when asked and a person is at a terminal,
-    opens it in the browser. ``debug`` runs Dash's development server instead.
+    Every session is autosaved under ``data_dir`` (default :func:`default_data_dir`);
+    with ``project_dir`` every page opens that project instead. Sessions idle for
+    ``expire_hours`` leave memory (their folders stay). Prints one line with the
+    address and, when asked and a person is at a terminal, opens it in the browser.
+    ``debug`` runs Dash's development server instead.
     """
     from .server import create_app
 
-    app = create_app(images)
+    app = create_app(images, data_dir=data_dir or default_data_dir(), project_dir=project_dir,
+                     expire_after=None if expire_hours is None else expire_hours * 3600)
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"
     if debug:
         app.run(host=host, port=port, debug=True)
         return
-    from waitress import create_server
-
-    server = create_server(app.server, host=host, port=port, threads=threads,
-                           ident="paintseg", clear_untrusted_proxy_headers=True)
+    server = wsgi_server(app, host, port, threads)
     print(f"paintseg is running at {url}  (Ctrl-C to stop)", flush=True)
     if host not in LOOPBACK:
         print(f"warning: serving on {host}: anyone who can reach this machine can open the app, "

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import os
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import dash
 from dash import ALL, Input, Output, State, ctx, html, no_update
@@ -14,7 +15,7 @@ from flask import Response, abort
 from ..demo import bundled_demo_path
 from ..errors import PaintsegError
 from ..features.spec import PRESETS, FeatureSpec
-from ..io import read_image
+from ..io import as_image, read_image
 from . import render
 from .layout import FAMILY_LABELS, LAYER_HELP, build_layout
 from .state import Session, SessionStore
@@ -43,11 +44,17 @@ def _decode_upload(contents: str, filename: str) -> bytes:
     return base64.b64decode(payload)
 
 
-def create_app(images=None) -> dash.Dash:
-    """Build the Dash app; ``images`` (paths) open in every new session."""
-    paths = [Path(p) for p in images or []] or [bundled_demo_path()]
-    initial = [read_image(p) for p in paths]
-    store = SessionStore(initial)
+def create_app(images=None, *, data_dir: Path | None = None, project_dir: Path | None = None,
+               expire_after: float | None = None) -> dash.Dash:
+    """Build the Dash app; ``images`` (paths, arrays, ``Image``s or HyperSpy signals:
+    anything ``io.as_image`` takes) open in every new session.
+
+    Sessions are saved under ``data_dir`` after every change (none when None); with
+    ``project_dir`` every page opens that project folder. See ``SessionStore``.
+    """
+    initial = [as_image(p) for p in images or []] or [read_image(bundled_demo_path())]
+    store = SessionStore(initial, data_dir=data_dir, project_dir=project_dir,
+                         expire_after=expire_after)
     app = dash.Dash(__name__, title="paintseg", assets_folder=str(ASSETS),
                     update_title=None, suppress_callback_exceptions=True)
     from .optimise import optimise_panel, register_optimise
@@ -55,6 +62,9 @@ def create_app(images=None) -> dash.Dash:
     app.layout = build_layout(optimise_panel(), upload_limit_mb=MAX_UPLOAD_MB)
     app.server.config["MAX_CONTENT_LENGTH"] = int(MAX_UPLOAD_MB * 4 * 2**20) + 16 * 2**20
     app.paintseg_store = store
+    if store.persistent:
+        app.server.before_request(store.begin_request)
+        app.server.after_request(lambda response: (store.save_touched(), response)[1])
     _register_routes(app, store)
     _register_callbacks(app, store)
     register_optimise(app, store)
@@ -117,6 +127,11 @@ def _register_routes(app: dash.Dash, store: SessionStore) -> None:
             return session.suggestions(index)
         except PaintsegError as exc:
             return {"boxes": [], "message": str(exc)}
+
+
+def _query_session(search: str | None) -> str | None:
+    """The session id of a ``?session=<id>`` query string, if any."""
+    return parse_qs((search or "").lstrip("?")).get("session", [None])[0]
 
 
 def _picture_urls(session: Session, probability_class=None) -> tuple[dict | None, dict | None]:
@@ -260,11 +275,13 @@ def _register_callbacks(app: dash.Dash, store: SessionStore) -> None:  # noqa: C
 
     @app.callback(
         Output("session-id", "data"), Output("rev", "data", allow_duplicate=True),
-        Input("url", "pathname"), State("session-id", "data"), State("rev", "data"),
+        Input("url", "pathname"), State("url", "search"), State("session-id", "data"),
+        State("rev", "data"),
         prevent_initial_call="initial_duplicate",
     )
-    def open_session(_, session_id, rev):
-        session = store.get(session_id)
+    def open_session(_, search, session_id, rev):
+        # ?session=<id> opens that session (the notebook hands its page such a URL)
+        session = store.get(_query_session(search)) or store.get(session_id)
         if session is None:
             session = store.new()
         return session.id, (rev or 0) + 1

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
+import re
 import threading
 import time
 import uuid
 import zipfile
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -25,10 +28,13 @@ from ..features import FeatureSpec, LatticeEstimate, compute_features, estimate_
 from ..guidance import suggest_regions
 from ..io import Image, encode_mask, encode_probabilities, read_image_bytes, read_mask
 from ..model_io import segmenter_from_bytes, segmenter_to_bytes
+from ..project import Project, ProjectImage, ProjectWriter, is_project, read_project
 from ..segmenter import Segmenter, labels_from_proba
 from . import render
 
 MAX_CLASSES = 255
+SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -39,11 +45,9 @@ class ClassInfo:
 
 
 @dataclass
-class ImageEntry:
-    image: Image
-    history: StrokeHistory
-    version: int = 0  # bumps when the strokes change
-    uid: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+class ImageEntry(ProjectImage):
+    """An open image: its pixels, painting history and (lazily) its lattice period."""
+
     _lattice: LatticeEstimate | None = None
 
     @property
@@ -87,11 +91,40 @@ class Session:
     lock: threading.RLock = field(default_factory=threading.RLock)
     acknowledged: dict[str, int] = field(default_factory=dict)  # page -> last stroke seq
     optimisation: object | None = None  # the AutoML search of this session, if any
+    last_used: float = field(default_factory=time.monotonic)
 
     def __post_init__(self) -> None:
         if not self.classes:
             self.add_class("phase 1")
             self.add_class("phase 2")
+
+    # -- on disk ----------------------------------------------------------------------
+    def snapshot(self) -> Project:
+        """A consistent copy of what a project folder holds (histories copied, arrays
+        shared: images never change in place)."""
+        with self.lock:
+            images = [ProjectImage(image=e.image, uid=e.uid, version=e.version,
+                                   history=StrokeHistory(e.shape, list(e.history.operations)))
+                      for e in self.images]
+            return Project(images=images, classes=[vars(c).copy() for c in self.classes],
+                           features=self.features, classifier=self.classifier,
+                           period=self.period, current=self.current, model=self.model,
+                           model_version=self.model_version, session_id=self.id)
+
+    @classmethod
+    def from_project(cls, project: Project, session_id: str | None = None) -> Session:
+        """The session a project folder describes, ready to use."""
+        session = cls(id=session_id or project.session_id or uuid.uuid4().hex,
+                      classes=[ClassInfo(**c) for c in project.classes] or [],
+                      features=project.features or resolve_spec("auto"),
+                      classifier=project.classifier, period=project.period)
+        session.images = [ImageEntry(image=p.image, history=p.history, version=p.version,
+                                     uid=p.uid) for p in project.images]
+        session.current = project.current
+        if project.model is not None:
+            session.model = project.model
+            session.model_version = project.model_version
+        return session
 
     # -- images ---------------------------------------------------------------------
     def add_image(self, image: Image) -> int:
@@ -447,28 +480,155 @@ def _quietly(fn, *args) -> None:
 
 
 class SessionStore:
-    """The sessions of a server, least recently used dropped beyond ``capacity``."""
+    """The sessions of a server: in memory, and on disk when a folder is given.
 
-    def __init__(self, initial_images: list[Image] | None = None, capacity: int = 64) -> None:
+    In memory, the least recently used sessions beyond ``capacity`` and those idle for
+    longer than ``expire_after`` seconds are dropped (their memory freed). With
+    ``data_dir``, every session is saved under ``data_dir/sessions/<id>`` after each
+    change (see :meth:`save_touched`) and comes back from there on its next request,
+    after eviction, expiry or a server restart. With ``project_dir``, every page opens
+    that one project (created from ``initial_images`` when the folder is new).
+    """
+
+    def __init__(self, initial_images: list[Image] | None = None, capacity: int = 64, *,
+                 data_dir: Path | str | None = None, project_dir: Path | str | None = None,
+                 expire_after: float | None = None) -> None:
         self._sessions: OrderedDict[str, Session] = OrderedDict()
-        self._lock = threading.Lock()
+        self._writers: dict[str, ProjectWriter] = {}
+        self._lock = threading.RLock()
+        self._touched = threading.local()
         self.capacity = capacity
         self.initial_images = initial_images or []
+        self.data_dir = None if data_dir is None else Path(data_dir)
+        self.project_dir = None if project_dir is None else Path(project_dir)
+        self.expire_after = expire_after
+        if self.project_dir is not None:  # open (a damaged one is refused now) or create it
+            session = self._project_session()
+            self._keep(session)
+            self.save(session)
+
+    @property
+    def persistent(self) -> bool:
+        return self.data_dir is not None or self.project_dir is not None
 
     def new(self) -> Session:
+        """A session for a page that has none: the project's, or a fresh one."""
+        if self.project_dir is not None:
+            session = self._project_session()
+        else:
+            session = Session()
+            for image in self.initial_images:
+                session.add_image(image)
+            session.current = 0
+        self._keep(session)
+        return session
+
+    def get(self, session_id: str | None) -> Session | None:
+        """The session with this id, from memory or from disk; None if there is none."""
+        if not isinstance(session_id, str) or not SESSION_ID.match(session_id):
+            return None
+        with self._lock:
+            session = self._sessions.get(session_id)
+            if session is not None:
+                self._sessions.move_to_end(session_id)
+        if session is None:
+            session = self._from_disk(session_id)
+            if session is None:
+                return None
+        self._keep(session)
+        return session
+
+    def _keep(self, session: Session) -> None:
+        session.last_used = time.monotonic()
+        touched = getattr(self._touched, "ids", None)
+        if touched is not None:
+            touched.add(session.id)
+        with self._lock:
+            self._sessions[session.id] = session
+            self._sessions.move_to_end(session.id)
+            self._drop_idle()
+
+    def _drop_idle(self) -> None:
+        now = time.monotonic()
+        for sid, other in list(self._sessions.items()):
+            too_many = len(self._sessions) > self.capacity
+            idle = self.expire_after is not None and now - other.last_used > self.expire_after
+            if not (too_many or idle):
+                break  # ordered least recently used first
+            self._save_quietly(other)
+            del self._sessions[sid]
+            writer = self._writers.get(sid)
+            if writer is not None and not writer.busy:  # a busy one is flushed on reopening
+                del self._writers[sid]
+
+    def _folder(self, session_id: str) -> Path | None:
+        if self.project_dir is not None:
+            return self.project_dir
+        if self.data_dir is not None:
+            return self.data_dir / "sessions" / session_id
+        return None
+
+    def _from_disk(self, session_id: str) -> Session | None:
+        folder = self._folder(session_id)
+        if folder is None:
+            return None
+        with self._lock:
+            writer = self._writers.get(session_id)
+        if writer is not None:
+            writer.flush()  # a model still being written
+        if not is_project(folder):
+            return None
+        try:
+            project = read_project(folder)
+        except PaintsegError as exc:
+            log.warning("session %s could not be reopened: %s", session_id, exc)
+            return None
+        if self.project_dir is not None and project.session_id != session_id:
+            return None  # a page of another project
+        return Session.from_project(project, session_id)
+
+    def _project_session(self) -> Session:
+        with self._lock:
+            for session in self._sessions.values():
+                return session  # project mode holds one session
+        if is_project(self.project_dir):
+            project = read_project(self.project_dir)
+            return Session.from_project(project)
         session = Session()
         for image in self.initial_images:
             session.add_image(image)
         session.current = 0
-        with self._lock:
-            self._sessions[session.id] = session
-            while len(self._sessions) > self.capacity:
-                self._sessions.popitem(last=False)
         return session
 
-    def get(self, session_id: str | None) -> Session | None:
-        with self._lock:
-            session = self._sessions.get(session_id or "")
+    # -- saving -----------------------------------------------------------------------
+    def begin_request(self) -> None:
+        """Start noting the sessions this thread's request uses (see save_touched)."""
+        self._touched.ids = set()
+
+    def save_touched(self) -> None:
+        """Save the sessions the current request used: after every change, so that a
+        restart or crash loses at most the change in flight."""
+        ids = getattr(self._touched, "ids", None) or set()
+        self._touched.ids = None
+        for sid in ids:
+            with self._lock:
+                session = self._sessions.get(sid)
             if session is not None:
-                self._sessions.move_to_end(session.id)
-            return session
+                self._save_quietly(session)
+
+    def save(self, session: Session) -> None:
+        """Write the session's changes to its folder (no-op without a folder)."""
+        folder = self._folder(session.id)
+        if folder is None:
+            return
+        with self._lock:
+            writer = self._writers.get(session.id)
+            if writer is None:
+                writer = self._writers[session.id] = ProjectWriter(folder)
+        writer.save(session.snapshot())
+
+    def _save_quietly(self, session: Session) -> None:
+        try:
+            self.save(session)
+        except (OSError, PaintsegError) as exc:  # a full disk must not break the page
+            log.error("could not save session %s: %s", session.id, exc)

@@ -30,8 +30,8 @@ RSCIIO_READERS = {
     ".ser": "tia",
 }
 SUPPORTED_SUFFIXES = PIL_SUFFIXES | TIFF_SUFFIXES | set(RSCIIO_READERS) | {".npy"}
-UNIT_TO_NM = {"nm": 1.0, "µm": 1e3, "um": 1e3, "å": 0.1, "a": 0.1, "pm": 1e-3, "m": 1e9,
-              "mm": 1e6}
+UNIT_TO_NM = {"nm": 1.0, "µm": 1e3, "μm": 1e3, "um": 1e3, "å": 0.1, "a": 0.1, "angstrom": 0.1,
+              "pm": 1e-3, "m": 1e9, "mm": 1e6}
 
 
 class Image(np.ndarray):
@@ -227,6 +227,64 @@ def read_image_bytes(data: bytes, filename: str, *, max_pixels: int | None = Non
     return image
 
 
+def as_image(source, *, name: str | None = None, max_pixels: int | None = None) -> Image:
+    """Whatever paintseg accepts as an image, as its ``Image``: the one place inputs
+    become images, so the app, the notebook and ``Segmenter`` take the same things.
+
+    An ``Image`` is returned as it is; a path is read with ``read_image``; a HyperSpy
+    signal (any object with ``.data`` and ``.axes_manager``, recognised without
+    importing HyperSpy) keeps its calibration; any other array is a grey or RGB image.
+    """
+    if isinstance(source, Image):
+        return source
+    if max_pixels is None:
+        max_pixels = max_pixels_default()
+    if isinstance(source, str | os.PathLike):
+        return read_image(source, max_pixels=max_pixels)
+    if is_signal(source):
+        return _signal_image(source, name, max_pixels)
+    data = np.asarray(source)
+    if data.dtype == object:
+        raise PaintsegError(f"expected an image (a file path, a NumPy array or a HyperSpy Signal2D), "
+                            f"got {type(source).__name__}")
+    return _to_image(data, None, "px", name or "image", max_pixels)
+
+
+def is_signal(obj) -> bool:
+    """Whether ``obj`` looks like a HyperSpy signal (``.data`` and ``.axes_manager``)."""
+    return hasattr(obj, "data") and hasattr(obj, "axes_manager")
+
+
+def _signal_image(signal, name: str | None, max_pixels: int) -> Image:
+    """A HyperSpy Signal2D's image (the first frame of a stack) with its pixel size."""
+    name = name or _signal_title(signal)
+    axes = list(getattr(signal.axes_manager, "signal_axes", ()))
+    if len(axes) != 2:
+        raise PaintsegError(f"{name}: a signal with {len(axes)} signal axes; paintseg needs a 2-D "
+                            "image (a Signal2D, e.g. signal.as_signal2D((0, 1)))")
+    data = signal.data
+    if getattr(data, "ndim", 0) < 2:
+        raise PaintsegError(f"{name}: the signal holds no 2-D image")
+    _check_size(data.shape[-2:], name, max_pixels)
+    while data.ndim > 2:  # a stack: the first frame, as for files
+        data = data[0]
+    data = np.asarray(data.compute() if hasattr(data, "compute") else data)  # lazy signals
+    scale, unit = float(getattr(axes[0], "scale", 1.0)), str(getattr(axes[0], "units", "")).strip()
+    if unit.lower() not in UNIT_TO_NM or not np.isfinite(scale) or scale <= 0:
+        return _to_image(data, None, "px", name, max_pixels)  # uncalibrated, or not a length
+    return _to_image(data, scale, unit, name, max_pixels)
+
+
+def _signal_title(signal) -> str:
+    """The signal's title, else its original file name, else 'signal'."""
+    general = getattr(getattr(signal, "metadata", None), "General", None)
+    for key in ("title", "original_filename"):
+        value = getattr(general, key, None)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return "signal"
+
+
 def _decode(path: Path, suffix: str, name: str, max_pixels: int, as_grey: bool) -> Image:
     pixel_size, unit = None, "px"
     try:
@@ -249,6 +307,12 @@ def _decode(path: Path, suffix: str, name: str, max_pixels: int, as_grey: bool) 
     except Exception as exc:  # every decoder has its own exception types
         detail = str(exc).splitlines()[0][:120] if str(exc) else exc.__class__.__name__
         raise PaintsegError(f"{name}: cannot read image ({detail})") from None
+    return _to_image(data, pixel_size, unit, name, max_pixels, as_grey)
+
+
+def _to_image(data: np.ndarray, pixel_size: float | None, unit: str, name: str, max_pixels: int,
+              as_grey: bool = True) -> Image:
+    """Decoded pixels -> a checked 2-D float32 ``Image`` (grey, finite, within the size limit)."""
     if data.dtype == bool:
         data = data.astype(np.uint8)
     if not np.issubdtype(data.dtype, np.number) or np.iscomplexobj(data):

@@ -21,15 +21,17 @@ _EXPORTS = {
     "Image": "io",
     "read_image": "io",
     "Segmenter": "segmenter",
+    "notebook": "notebook",
 }
 
-__all__ = ["FeatureSpec", "Image", "PaintsegError", "Segmenter", "compute_features", "read_image",
-           "__version__"]
+__all__ = ["FeatureSpec", "Image", "PaintsegError", "Segmenter", "compute_features", "notebook",
+           "read_image", "__version__"]
 
 if TYPE_CHECKING:
     from .errors import PaintsegError
     from .features import FeatureSpec, compute_features
     from .io import Image, read_image
+    from .notebook import notebook
     from .segmenter import Segmenter
 
 

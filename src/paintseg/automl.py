@@ -49,7 +49,7 @@ from sklearn.model_selection import PredefinedSplit, StratifiedKFold, cross_val_
 from sklearn.pipeline import Pipeline, make_pipeline
 
 from .classifiers import make_classifier
-from .errors import PaintsegError
+from .errors import PaintsegError, require_extra
 from .grouped_cv import even_over_strokes, full_proba, stroke_folds, strokes_per_class
 from .segmenter import Segmenter, labelled_pixels
 
@@ -317,6 +317,8 @@ class AutoMLSearch:
             raise PaintsegError(f"the time budget must be a positive number of minutes, not {minutes}")
         if max_pixels_per_class < 10:
             raise PaintsegError("max_pixels_per_class must be at least 10")
+        for module in ("tpot", "xgboost", "distributed"):  # before any work, in one line
+            require_extra(module, "automl", "the AutoML search")
         self.features = features
         self.spec = None  # the concrete spec, chosen from the images in ``run``
         self.minutes = float(minutes)

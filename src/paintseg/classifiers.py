@@ -13,7 +13,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import RobustScaler
 from sklearn.tree import DecisionTreeClassifier
 
-from .errors import PaintsegError
+from .errors import PaintsegError, require_extra
 
 
 class ZeroCount(BaseEstimator, TransformerMixin):
@@ -65,8 +65,7 @@ def _extra_trees(seed):
 
 
 def _xgboost(seed):
-    from xgboost import XGBClassifier
-
+    XGBClassifier = require_extra("xgboost", "automl", "the xgboost classifier").XGBClassifier
     return XGBClassifier(
         n_estimators=120, max_depth=6, learning_rate=0.15, subsample=0.8,
         colsample_bytree=0.8, tree_method="hist", n_jobs=-1, random_state=seed,
@@ -84,7 +83,7 @@ def _lightgbm(seed):
 
 def _demo_pipeline(seed):
     """The pipeline TPOT found in the original demonstration of this idea."""
-    from xgboost import XGBClassifier
+    XGBClassifier = require_extra("xgboost", "automl", "the demo_tpot classifier").XGBClassifier
 
     return make_pipeline(
         RobustScaler(),

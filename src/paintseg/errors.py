@@ -11,3 +11,15 @@ class PaintsegError(ValueError):
 
 class PaintsegWarning(UserWarning):
     """Something the user should know about a result that still went ahead."""
+
+
+def require_extra(module: str, extra: str, purpose: str):
+    """Import an optional dependency, or raise a one-line ``PaintsegError`` naming the
+    extra that installs it: a missing part is said, never silently replaced."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError:
+        raise PaintsegError(f"{purpose} needs {module.split('.')[0]}, which is not installed: "
+                            f"pip install 'paintseg[{extra}]'") from None

@@ -257,6 +257,29 @@ def test_eraser_undo_and_clear(app):
         f" === '{painted:,} px'")
 
 
+def test_the_ignore_brush_leaves_a_region_out_of_training_and_the_mask(app, tmp_path):
+    page = app.page
+    app.select_class(0)
+    app.stroke([(40, 40), (200, 60)])
+    app.select_class(1)
+    app.stroke([(300, 400), (450, 420)])
+    before = app.counts()
+    page.get_by_text("Ignore (I)").click()  # by its visible label, as a person would
+    page.wait_for_function("() => window.paintseg.state.tool === 'ignore'")
+    app.stroke([(20, 490), (250, 490)])  # a "scale bar" strip at the bottom left
+    assert app.counts() == before  # ignore is not a class: no class grew
+    app.train()
+    mask_file = tmp_path / "mask.png"
+    app.download("#export-mask-png").save_as(mask_file)
+    mask = read_mask(mask_file)
+    assert (mask[487:494, 40:230] == 0).all()  # the ignored strip is not segmented
+    assert (mask[:400] > 0).all()
+    strokes_file = tmp_path / "strokes.png"
+    app.download("#export-strokes").save_as(strokes_file)
+    assert (read_mask(strokes_file)[487:494, 40:230] == 255).all()  # kept with the strokes
+    assert not app.errors, app.errors
+
+
 def test_strokes_stay_in_image_pixels_when_zoomed_and_panned(app, tmp_path):
     page = app.page
     box = page.locator("#viewer canvas").bounding_box()

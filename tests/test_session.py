@@ -83,3 +83,41 @@ def test_classes_train_and_export():
     session.delete_class(extra.id)
     assert extra.id not in session.pixel_counts()
     assert not (session.entry().history.mask == extra.id).any()
+
+
+def test_ignored_regions_are_left_out_of_training_overlay_and_statistics(tmp_path):
+    from paintseg.annotations import IGNORE
+    from paintseg.io import read_mask
+    from paintseg.segmenter import labelled_pixels
+
+    rng = np.random.default_rng(1)
+    data = rng.normal(80, 5, (64, 96)).astype(np.float32)
+    data[:, 48:] += 80  # class 2 on the right half
+    session = Session()
+    session.add_image(Image(data, name="halves.tif"))
+    session.add_stroke({"points": [[5, 10], [40, 50]], "width": 5, "label": 1})
+    session.add_stroke({"points": [[55, 10], [90, 50]], "width": 5, "label": 2})
+    # a scale bar over the bottom right, painted "ignore" over part of a class-2 stroke
+    session.add_stroke({"points": [[60, 55], [95, 55]], "width": 16, "label": IGNORE})
+    strokes = session.entry().history.mask
+    ignored = strokes == IGNORE
+    assert ignored.sum() > 300
+    _, y, _ = labelled_pixels([data], [strokes], lambda image: session.features)
+    assert set(np.unique(y)) == {1, 2}  # ignore is not a class, and its pixels are not trained on
+    assert len(y) == int(((strokes > 0) & ~ignored).sum())
+    assert IGNORE not in session.pixel_counts()  # not a class in the panel
+
+    session.train()
+    assert session.model.classes_.tolist() == [1, 2]
+    path = tmp_path / "mask.png"
+    path.write_bytes(session.export_mask(".png"))
+    mask = read_mask(path)
+    assert (mask[ignored] == 0).all() and (mask[~ignored] > 0).all()
+    fractions = session.phase_fractions()
+    right = (~ignored[:, 48:]).sum() / (~ignored).sum()  # over the pixels that count
+    assert abs(fractions[2] - right) < 0.05 and abs(sum(fractions.values()) - 1) < 1e-9
+    exported = tmp_path / "strokes.png"
+    exported.write_bytes(session.export_strokes())  # saved with the strokes, as 255
+    assert (read_mask(exported) == IGNORE).sum() == ignored.sum()
+    session.import_strokes(exported.read_bytes(), "strokes.png")
+    assert [c.id for c in session.classes] == [1, 2]  # 255 did not become a class

@@ -15,11 +15,17 @@ import cv2
 import numpy as np
 
 SUBPIXEL_BITS = 4
+#: The label of "ignore" strokes in a stroke mask: 0 is unlabelled, 1-254 are classes,
+#: 255 marks regions to leave out (scale bars, text, damage) of training, of the
+#: segmentation shown and exported, and of every statistic.
+IGNORE = 255
+IGNORE_COLOUR = "#9a9a9a"
 
 
 @dataclass
 class Stroke:
-    """A brush stroke: points (x, y) in image pixels, brush width, class (0 = erase)."""
+    """A brush stroke: points (x, y) in image pixels, brush width, class (0 = erase,
+    ``IGNORE`` = leave the region out)."""
 
     points: np.ndarray
     width: float

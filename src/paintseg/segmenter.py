@@ -23,6 +23,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from .annotations import IGNORE
 from .classifiers import make_classifier
 from .colours import default_colour
 from .errors import PaintsegError, PaintsegWarning
@@ -91,10 +92,10 @@ def labelled_pixels(
                 f"stroke mask {index + 1} is {mask.shape[0]}x{mask.shape[1]} but its image is "
                 f"{image.shape[0]}x{image.shape[1]}"
             )
-        if not mask.any():
+        where = (mask > 0) & (mask != IGNORE)  # "ignore" strokes are not a class
+        if not where.any():
             continue
         stack = compute_features(image, spec(image) if callable(spec) else spec)
-        where = mask > 0
         X_parts.append(stack[where])
         y_parts.append(mask[where].astype(np.int64))
         groups = np.zeros(mask.shape, np.int64)

@@ -86,12 +86,16 @@ def brush_panel() -> html.Details:
         dcc.RadioItems(id="tool", value="brush", className="segmented", inline=True,
                        options=[{"label": "Brush (B)", "value": "brush"},
                                 {"label": "Eraser (E)", "value": "eraser"},
+                                {"label": "Ignore (I)", "value": "ignore"},
                                 {"label": "Pan (H)", "value": "pan"}]),
         html.Label("Brush width (image pixels)", className="field-label"),
         dcc.Slider(id="brush-width", min=1, max=64, step=1, value=8,
                    marks={1: "1", 16: "16", 32: "32", 64: "64"},
                    tooltip={"placement": "bottom", "always_visible": True,
                             "template": "{value} px"}),
+        html.P("Ignore (grey) marks regions to leave out, such as scale bars, text or "
+               "damage: they are not trained on, not segmented and not counted.",
+               className="hint"),
         html.P("Wheel: zoom · right-drag or Space+drag: pan · [ ]: width · 1-9: class · "
                "Ctrl+Z: undo · F: fit · N: next suggestion", className="hint"),
     )

@@ -9,9 +9,11 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 import dash
+import numpy as np
 from dash import ALL, Input, Output, State, ctx, html, no_update
 from flask import Response, abort
 
+from ..annotations import IGNORE, IGNORE_COLOUR
 from ..demo import bundled_demo_path
 from ..errors import PaintsegError
 from ..features.spec import PRESETS, FeatureSpec
@@ -96,7 +98,7 @@ def _register_routes(app: dash.Dash, store: SessionStore) -> None:
         session, index = lookup(session_id, uid)
         with session.lock:
             mask = session.images[index].history.mask.copy()
-            colours = session.colours()
+            colours = {**session.colours(), IGNORE: IGNORE_COLOUR}
         return png(render.label_png(mask, colours))
 
     @app.server.route("/pictures/<session_id>/<uid>/<layer>.png")
@@ -108,16 +110,17 @@ def _register_routes(app: dash.Dash, store: SessionStore) -> None:
             abort(404)
         if result is None:
             abort(404)
+        shown = session.shown(index)  # 0 / False where the user painted "ignore"
         if layer == "segmentation":
-            return png(render.label_png(result.labels, session.colours(), transparent_zero=False))
+            return png(render.label_png(np.where(shown, result.labels, 0), session.colours()))
         if layer == "uncertainty":
-            return png(render.heat_png(1.0 - result.proba.max(axis=2)))
+            return png(render.heat_png((1.0 - result.proba.max(axis=2)) * shown))
         if layer.startswith("probability-"):
             k = int(layer.split("-", 1)[1])
             classes = list(map(int, result.classes))
             if k not in classes:
                 abort(404)
-            return png(render.heat_png(result.proba[:, :, classes.index(k)]))
+            return png(render.heat_png(result.proba[:, :, classes.index(k)] * shown))
         abort(404)
 
     @app.server.route("/pictures/<session_id>/<uid>/suggestions.json")

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..annotations import Stroke, StrokeHistory
+from ..annotations import IGNORE, IGNORE_COLOUR, Stroke, StrokeHistory
 from ..colours import DEFAULT_COLOURS
 from ..errors import PaintsegError
 from ..features import FeatureSpec, LatticeEstimate, compute_features, estimate_lattice_period, resolve_spec
@@ -32,7 +32,7 @@ from ..project import Project, ProjectImage, ProjectWriter, is_project, read_pro
 from ..segmenter import Segmenter, labels_from_proba
 from . import render
 
-MAX_CLASSES = 255
+MAX_CLASSES = 254  # stroke label 255 is IGNORE
 SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
 log = logging.getLogger(__name__)
 
@@ -224,7 +224,7 @@ class Session:
                 stroke = Stroke.from_dict(data)
             except (TypeError, ValueError) as exc:
                 raise PaintsegError(f"malformed stroke ({exc})") from None
-            if stroke.label and stroke.label not in {c.id for c in self.classes}:
+            if stroke.label not in (0, IGNORE) and stroke.label not in {c.id for c in self.classes}:
                 raise PaintsegError(f"no class {stroke.label}")
             uid = data.get("image")
             entry = self.entry(self.index_of(uid) if uid else None)
@@ -276,10 +276,11 @@ class Session:
                 raise PaintsegError(
                     f"the strokes are {mask.shape[1]}x{mask.shape[0]} but the image is "
                     f"{entry.shape[1]}x{entry.shape[0]}")
-            if mask.max(initial=0) > MAX_CLASSES:
-                raise PaintsegError(f"stroke masks hold class ids up to {MAX_CLASSES}")
+            if mask.max(initial=0) > IGNORE:
+                raise PaintsegError(f"stroke masks hold class ids up to {MAX_CLASSES} "
+                                    f"(and {IGNORE} for regions to ignore)")
             for k in np.unique(mask):
-                if k and int(k) not in {c.id for c in self.classes}:
+                if k and k != IGNORE and int(k) not in {c.id for c in self.classes}:
                     info = ClassInfo(int(k), f"phase {int(k)}",
                                      DEFAULT_COLOURS[(int(k) - 1) % len(DEFAULT_COLOURS)])
                     self.classes.append(info)
@@ -322,10 +323,12 @@ class Session:
         """Painted images, copies of their stroke masks, and the painted classes'
         names and colours (in class-id order): what training and the search see."""
         with self.lock:
-            painted = [e for e in self.images if e.history.mask.any()]
+            painted = [e for e in self.images
+                       if ((e.history.mask > 0) & (e.history.mask != IGNORE)).any()]
             if not painted:
                 raise PaintsegError("paint some strokes first: at least two classes")
-            present = sorted({int(k) for e in painted for k in np.unique(e.history.mask) if k})
+            present = sorted({int(k) for e in painted for k in np.unique(e.history.mask)
+                              if k and k != IGNORE})
             if len(present) < 2:
                 raise PaintsegError(
                     f"only '{self.class_name(present[0])}' is painted: paint at least two classes")
@@ -387,13 +390,26 @@ class Session:
                 return cached
             return None
 
+    def shown(self, index: int | None = None) -> np.ndarray:
+        """Where the segmentation counts: False under the image's "ignore" strokes,
+        which are left out of the overlay, the exported masks and every statistic."""
+        with self.lock:
+            return self.entry(index).history.mask != IGNORE
+
+    def shown_labels(self, index: int | None = None) -> np.ndarray:
+        """The segmentation with 0 (no class) where the user painted "ignore"."""
+        return np.where(self.shown(index), self._require_result(index).labels, 0)
+
     def phase_fractions(self) -> dict[int, float]:
-        """Area fraction of each class in the current image's segmentation, if known."""
+        """Area fraction of each class in the current image's segmentation, if known,
+        over the pixels not painted "ignore"."""
         result = self.cached_result()
         if result is None:
             return {}
-        counts = np.bincount(result.labels.ravel(), minlength=int(result.classes.max()) + 1)
-        return {int(k): float(counts[int(k)]) / result.labels.size for k in result.classes}
+        shown = self.shown()
+        counts = np.bincount(result.labels[shown], minlength=int(result.classes.max()) + 1)
+        total = max(int(shown.sum()), 1)
+        return {int(k): float(counts[int(k)]) / total for k in result.classes}
 
     def use_model(self, seg: Segmenter) -> None:
         with self.lock:
@@ -414,14 +430,14 @@ class Session:
         self.use_model(segmenter_from_bytes(data, source=filename))
 
     # -- exports ----------------------------------------------------------------------
-    def _require_result(self) -> Result:
-        result = self.result()
+    def _require_result(self, index: int | None = None) -> Result:
+        result = self.result(index)
         if result is None:
             raise PaintsegError("train a model first (or import one)")
         return result
 
     def export_mask(self, suffix: str) -> bytes:
-        return encode_mask(self._require_result().labels, suffix, self.colours())
+        return encode_mask(self.shown_labels(), suffix, self.colours())
 
     def export_probabilities(self) -> bytes:
         result = self._require_result()
@@ -436,11 +452,11 @@ class Session:
         entry = self.entry()
         if not entry.history.mask.any():
             raise PaintsegError("this image has no strokes to export")
-        return encode_mask(entry.history.mask, ".png", self.colours())
+        return encode_mask(entry.history.mask, ".png", {**self.colours(), IGNORE: IGNORE_COLOUR})
 
     def export_overlay(self) -> bytes:
         entry = self.entry()
-        return render.overlay_png(entry.image, self._require_result().labels, self.colours())
+        return render.overlay_png(entry.image, self.shown_labels(), self.colours())
 
     def export_tiles(self, tile: int) -> bytes:
         """A zip of image / mask tile pairs (16-bit TIFF image, PNG mask) of every image."""
@@ -454,7 +470,7 @@ class Session:
         count = 0
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
             for index, entry in enumerate(self.images):
-                labels = self.result(index).labels
+                labels = self.shown_labels(index)
                 h, w = entry.shape
                 stem = entry.name.rsplit(".", 1)[0] or f"image{index + 1}"
                 for y in range(0, h - tile + 1, tile):

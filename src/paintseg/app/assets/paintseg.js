@@ -8,6 +8,9 @@
 (function () {
   "use strict";
 
+  const IGNORE = 255;  // the stroke label of regions to leave out (annotations.IGNORE)
+  const IGNORE_COLOUR = "#9a9a9a";
+
   const S = {
     canvas: null, ctx: null, container: null,
     image: null, imageInfo: null, labels: null, labelsCtx: null,
@@ -100,11 +103,11 @@
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     if (S.showSuggestions) drawSuggestions(ctx);
     drawScaleBar(ctx);
-    if (S.mouse && (S.tool === "brush" || S.tool === "eraser") && !S.panning && !S.spaceDown) {
+    if (S.mouse && S.tool !== "pan" && !S.panning && !S.spaceDown) {
       ctx.beginPath();
       ctx.arc(S.mouse.sx, S.mouse.sy, Math.max(1, S.width * S.scale / 2), 0, 2 * Math.PI);
       ctx.lineWidth = 1.5;
-      ctx.strokeStyle = S.tool === "eraser" ? "#ffffff" : S.colour;
+      ctx.strokeStyle = S.tool === "eraser" ? "#ffffff" : (S.tool === "ignore" ? IGNORE_COLOUR : S.colour);
       ctx.stroke();
     }
     const info = document.getElementById("viewer-readout");
@@ -200,8 +203,9 @@
       c.strokeStyle = "rgba(0,0,0,1)";
       c.fillStyle = "rgba(0,0,0,1)";
     } else {
-      c.strokeStyle = S.colour;
-      c.fillStyle = S.colour;
+      const colour = S.tool === "ignore" ? IGNORE_COLOUR : S.colour;
+      c.strokeStyle = colour;
+      c.fillStyle = colour;
     }
     c.beginPath();
     if (a.x === b.x && a.y === b.y) {
@@ -217,7 +221,7 @@
 
   function replay(stroke) {
     const saved = { tool: S.tool, width: S.width, colour: S.colour };
-    S.tool = stroke.label === 0 ? "eraser" : "brush";
+    S.tool = stroke.label === 0 ? "eraser" : (stroke.label === IGNORE ? "ignore" : "brush");
     S.width = stroke.width;
     S.colour = stroke.colour || S.colour;
     const pts = stroke.points;
@@ -275,7 +279,7 @@
         return [Math.round(q[0] * 100) / 100, Math.round(q[1] * 100) / 100];
       }),
       width: S.width,
-      label: S.tool === "eraser" ? 0 : S.label,
+      label: S.tool === "eraser" ? 0 : (S.tool === "ignore" ? IGNORE : S.label),
       colour: S.colour,
     };
     S.painting = null;
@@ -311,6 +315,7 @@
     if (ev.ctrlKey || ev.metaKey || ev.altKey) return;  // the browser's own shortcuts
     if (key === "b") setToolRadio("brush");
     else if (key === "e") setToolRadio("eraser");
+    else if (key === "i") setToolRadio("ignore");
     else if (key === "h") setToolRadio("pan");
     else if (key === "f") fit();
     else if (key === "n") click("next-suggestion");

@@ -17,7 +17,7 @@ from PIL import Image as PILImage
 from paintseg import Segmenter
 from paintseg.annotations import Stroke, draw_stroke
 from paintseg.colours import hex_to_rgb
-from paintseg.demo import to_uint8
+from paintseg.io import to_uint8
 
 HERE = Path(__file__).resolve().parent
 COLOURS = {1: "#7d1f1f", 2: "#29a5d6", 3: "#76e04a"}  # as in the original demonstration

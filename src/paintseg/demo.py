@@ -170,12 +170,6 @@ def make_stem_image(
                      grains=regions.astype(np.int32))
 
 
-def to_uint8(image: np.ndarray) -> np.ndarray:
-    """Stretch an image to 8 bits over its 0.1-99.9 percentile range."""
-    lo, hi = np.percentile(image, [0.1, 99.9])
-    return np.clip((image - lo) / max(hi - lo, 1e-9) * 255, 0, 255).astype(np.uint8)
-
-
 def simulate_strokes(
     truth: np.ndarray,
     *,

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import PaintsegError
-from .model_io import atomic_write_bytes
+from .files import atomic_write_bytes
 
 #: Images above this many pixels are refused before decoding. Override with the
 #: PAINTSEG_MAX_PIXELS environment variable or the ``max_pixels`` argument.
@@ -78,6 +78,12 @@ def _check_size(shape, name: str, max_pixels: int) -> None:
         )
     if h < 2 or w < 2:
         raise PaintsegError(f"{name} is {w}x{h} pixels: too small to segment")
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """Stretch an image to 8 bits over its 0.1-99.9 percentile range (for display)."""
+    lo, hi = np.percentile(image, [0.1, 99.9])
+    return np.clip((image - lo) / max(hi - lo, 1e-9) * 255, 0, 255).astype(np.uint8)
 
 
 def to_grey(data: np.ndarray) -> np.ndarray:

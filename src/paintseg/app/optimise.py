@@ -14,6 +14,8 @@ from dash import Input, Output, State, dcc, html, no_update
 
 from ..automl import AutoMLSearch, SearchResult
 from ..errors import PaintsegError
+from .messages import error as _error
+from .messages import message as _message
 
 
 @dataclass
@@ -109,7 +111,6 @@ def _summary(result: SearchResult) -> str:
 
 
 def register_optimise(app, store) -> None:
-    from .server import _error, _message
 
     def job_of(session_id) -> Optimisation | None:
         session = store.get(session_id)

@@ -20,19 +20,12 @@ from ..features.spec import PRESETS, FeatureSpec
 from ..io import as_image, read_image
 from . import render
 from .layout import FAMILY_LABELS, LAYER_HELP, build_layout
+from .messages import error as _error
+from .messages import message as _message
 from .state import Session, SessionStore
 
 ASSETS = Path(__file__).parent / "assets"
 MAX_UPLOAD_MB = float(os.environ.get("PAINTSEG_MAX_UPLOAD_MB", 1024))
-
-
-def _message(text: str, kind: str = "info"):
-    return html.Span(text, className=f"msg msg-{kind}", title=text)
-
-
-def _error(exc: Exception):
-    return _message(str(exc) if isinstance(exc, PaintsegError) else f"unexpected error: {exc}",
-                    "error")
 
 
 def _decode_upload(contents: str, filename: str) -> bytes:

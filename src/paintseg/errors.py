@@ -20,6 +20,7 @@ def require_extra(module: str, extra: str, purpose: str):
 
     try:
         return importlib.import_module(module)
-    except ModuleNotFoundError:
-        raise PaintsegError(f"{purpose} needs {module.split('.')[0]}, which is not installed: "
+    except ModuleNotFoundError as exc:  # the module, or one it needs (tpot needs xgboost)
+        missing = (exc.name or module).split(".")[0]
+        raise PaintsegError(f"{purpose} needs {missing}, which is not installed: "
                             f"pip install 'paintseg[{extra}]'") from None

@@ -30,7 +30,7 @@ def default_data_dir() -> Path:
 
 
 def serve(images, host: str = "127.0.0.1", port: int = 8050, debug: bool = False,
-          open_browser: bool = True, threads: int = 8, *, data_dir: Path | None = None,
+          open_browser: bool = True, threads: int = 32, *, data_dir: Path | None = None,
           project_dir: Path | None = None, expire_hours: float | None = 24.0) -> None:
     """Start the app on ``host:port`` with ``images`` (or the bundled demo) open.
 
@@ -38,7 +38,9 @@ def serve(images, host: str = "127.0.0.1", port: int = 8050, debug: bool = False
     with ``project_dir`` every page opens that project instead. Sessions idle for
     ``expire_hours`` leave memory (their folders stay). Prints one line with the
     address and, when asked and a person is at a terminal, opens it in the browser.
-    ``debug`` runs Dash's development server instead.
+    ``debug`` runs Dash's development server instead. A training holds its request's
+    thread for its whole length, so ``threads`` is well above the sessions that train
+    at once: with 8, ten trainings left no thread for painting (2 s waits).
     """
     from .server import create_app
 

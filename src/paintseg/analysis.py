@@ -277,7 +277,7 @@ class Measurement:
             d10, d50, d90 = (np.percentile(diameters, [10, 50, 90]).tolist() if diameters.size
                              else (None, None, None))
             rows.append({
-                "frame": self.frame, "time": self.time, "time_unit": self.time_unit or None,
+                "frame": self.frame + 1, "time": self.time, "time_unit": self.time_unit or None,
                 "image": self.name, "class_id": c.id, "class": c.name, "pixels": c.pixels,
                 "fraction": c.fraction, "fraction_expected": c.expected,
                 "fraction_low": c.low, "fraction_high": c.high,
@@ -305,7 +305,7 @@ class Measurement:
             for i in range(len(r.get("region", ()))):
                 if exclude_border and r["touches_border"][i]:
                     continue
-                rows.append({"frame": self.frame, "image": self.name, "class_id": c.id,
+                rows.append({"frame": self.frame + 1, "image": self.name, "class_id": c.id,
                              "class": c.name, **{key: _scalar(v[i]) for key, v in r.items()},
                              "area_unit": self.calibration.area_unit,
                              "length_unit": self.calibration.length_unit})
@@ -565,8 +565,11 @@ def read_mask_frames(path) -> MaskFile:
             raise PaintsegError(f"{path.name}: cannot read ({exc})") from None
         frames = list(data) if data.ndim == 3 else [data]
         return MaskFile([check_mask(f, path.name) for f in frames], Calibration())
-    image = read_image(path, as_grey=False)
-    return MaskFile([check_mask(np.asarray(image), path.name)], image_calibration(image))
+    image = read_image(path, as_grey=False)  # float32 pixels: whole values are class ids
+    data = np.asarray(image)
+    if data.ndim == 2 and (data < 0).any() or not np.all(data == np.round(data)):
+        raise PaintsegError(f"{path.name}: a mask must hold whole non-negative class ids")
+    return MaskFile([check_mask(data.astype(np.int64), path.name)], image_calibration(image))
 
 
 def _read_tiff_frames(path: Path, pixel_size_of) -> MaskFile:
@@ -628,3 +631,19 @@ def read_probability_frames(path, n_frames: int) -> list[np.ndarray]:
         raise PaintsegError(f"{path.name} holds probability maps for "
                             f"{len(stack) if stack else 0} frames, the mask {n_frames}")
     return [np.moveaxis(s, 0, -1) for s in stack]
+
+
+def common_calibration(calibrations: Sequence[Calibration], names: Sequence[str]
+                       ) -> list[Calibration]:
+    """The calibrations of a series in one length unit (the first one's), so every area
+    of a table shares a unit; a series where some images have a pixel size and others
+    none is refused (its areas could not be added up or compared)."""
+    known = [c for c in calibrations if c.known]
+    if not known:
+        return list(calibrations)
+    if len(known) != len(calibrations):
+        with_size = names[next(i for i, c in enumerate(calibrations) if c.known)]
+        without = names[next(i for i, c in enumerate(calibrations) if not c.known)]
+        raise PaintsegError(f"{with_size} has a pixel size and {without} has none: give the "
+                            "pixel size (--pixel-size VALUE --unit UNIT) so all areas share a unit")
+    return [c.to(known[0].unit) for c in calibrations]

@@ -168,11 +168,17 @@ def predict(
     inputs: Annotated[list[Path], typer.Argument(help="Images to segment.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Mask file, or folder for several.")],
     proba: Annotated[bool, typer.Option("--proba", help="Also write probabilities (TIFF).")] = False,
+    stats: Annotated[Path | None, typer.Option(
+        help="Also measure each segmentation: table (.csv) of fractions, areas and regions.")] = None,
+    report: Annotated[Path | None, typer.Option(
+        help="Also write a measurement report (.html, opens offline).")] = None,
 ) -> None:
     """Segment images with a trained model and write their masks."""
     from .io import SUPPORTED_SUFFIXES, read_image, write_mask, write_probabilities
     from .segmenter import Segmenter, labels_from_proba
 
+    _check_suffix(stats, (".csv",), "--stats")
+    _check_suffix(report, (".html", ".htm"), "--report")
     seg = Segmenter.load(model)
     for path in inputs:
         if not path.is_file():
@@ -181,6 +187,7 @@ def predict(
             _fail(f"{path.name}: unsupported file type '{path.suffix}'")
     targets = _mask_targets(inputs, out)
     written: list[Path] = []
+    measured: list = []
     with _progress() as progress:
         task = progress.add_task("segmenting", total=len(targets))
         for source, target in targets:
@@ -194,9 +201,203 @@ def predict(
                 stem = target.stem[: -len("_mask")] if target.stem.endswith("_mask") else target.stem
                 written.append(write_probabilities(target.with_name(f"{stem}_proba.tif"),
                                                    probabilities, seg.class_names_))
+            if stats or report:
+                measured.append(_measure_prediction(seg, image, probabilities, len(measured)))
             progress.advance(task)
+    if measured:
+        written += _write_measurements(measured, stats, report, model, seg)
     for path in written:
         out_console.print(f"wrote {path}", highlight=False, soft_wrap=True)
+
+
+def _check_suffix(path: Path | None, suffixes: tuple[str, ...], option: str) -> None:
+    if path is not None and path.suffix.lower() not in suffixes:
+        _fail(f"{option} must end in {' or '.join(suffixes)}, not '{path.suffix or '(none)'}'")
+
+
+def _measure_prediction(seg, image, probabilities, frame: int):
+    """The measurement of one predicted image (its pixel size from the file)."""
+    from .analysis import image_calibration, measure
+    from .segmenter import labels_from_proba
+
+    return measure(labels_from_proba(probabilities, seg.classes_), probabilities,
+                   classes=seg.classes_.tolist(), class_names=list(seg.class_names_),
+                   calibration=image_calibration(image), name=image.name, frame=frame), image
+
+
+def _write_measurements(measured: list, stats: Path | None, report: Path | None, model: Path,
+                        seg) -> list[Path]:
+    """predict --stats / --report: one calibration for all images (pixels when they differ
+    in having one), then the table and the report."""
+    from .analysis import Calibration, common_calibration, measure, table_rows, write_table
+    from .report import model_settings, write_report
+
+    results, images = [m for m, _ in measured], [i for _, i in measured]
+    try:
+        cals = common_calibration([m.calibration for m in results], [m.name for m in results])
+    except PaintsegError as exc:
+        warnings.warn(f"{exc}; measuring every image in pixels", stacklevel=1)
+        cals = [Calibration()] * len(results)
+    if any(c != m.calibration for c, m in zip(cals, results, strict=True)):
+        results = [measure(m.mask, classes=[c.id for c in m.classes],
+                           class_names=[c.name for c in m.classes], calibration=cal,
+                           name=m.name, frame=m.frame) if cal != m.calibration else m
+                   for m, cal in zip(results, cals, strict=True)]
+    written = []
+    if stats:
+        written.append(write_table(stats, table_rows(results)))
+    if report:
+        colours = dict(zip(seg.classes_.tolist(), seg.class_colours_, strict=True))
+        written.append(write_report(report, results, images=images, colours=colours,
+                                    settings=model_settings(seg, str(model))))
+    return written
+
+
+@app.command()
+def stats(
+    masks: Annotated[list[Path], typer.Argument(
+        help="Label masks (0 = not counted, k = class k), or stacks of them (multi-page TIFF, "
+             "3-D .npy): one row per (frame, class).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Table to write (.csv).")],
+    proba: Annotated[list[Path] | None, typer.Option(
+        help="Probability maps (TIFF from predict --proba), one per mask: the plausible range "
+             "of each fraction.")] = None,
+    image: Annotated[list[Path] | None, typer.Option(
+        help="The image each mask segments (one per mask, or one for all): its pixel size, and "
+             "the picture in the report.")] = None,
+    pixel_size: Annotated[float | None, typer.Option(
+        help="Pixel size, instead of the one the files carry (in --unit, nm by default).")] = None,
+    unit: Annotated[str | None, typer.Option(
+        help="Length unit of --pixel-size, or of the areas: nm, µm (um), Å...")] = None,
+    class_names: Annotated[str | None, typer.Option(
+        help="Names of classes 1, 2, 3... separated by commas.")] = None,
+    min_region: Annotated[int, typer.Option(
+        help="Merge regions under this many pixels into their surroundings first.", min=0)] = 0,
+    fill_holes: Annotated[str | None, typer.Option(
+        help="Classes (names or ids, commas) whose regions get their holes filled first.")] = None,
+    regions: Annotated[Path | None, typer.Option(
+        help="Also write one row per region (.csv).")] = None,
+    report: Annotated[Path | None, typer.Option(
+        help="Also write a report (.html, opens offline).")] = None,
+) -> None:
+    """Measure segmentations: area fraction and area of each class, regions and their sizes."""
+    from .analysis import measure_series, region_table_rows, table_rows, write_table
+    from .report import build_report
+
+    _check_suffix(out, (".csv",), "--out")
+    _check_suffix(regions, (".csv",), "--regions")
+    _check_suffix(report, (".html", ".htm"), "--report")
+    inputs = _stats_inputs(masks, proba or [], image or [], pixel_size, unit)
+    names = None if class_names is None else [n.strip() for n in class_names.split(",")]
+    fill = _class_ids(fill_holes, names)
+    results = measure_series(inputs["frames"], inputs["probas"], class_names=names,
+                             calibrations=inputs["calibrations"], names=inputs["names"],
+                             times=inputs["times"], time_unit=inputs["time_unit"],
+                             min_region=min_region, fill_holes=fill)
+    for i, c in enumerate(results[0].classes):
+        if all(m.classes[i].pixels == 0 for m in results):
+            warnings.warn(f"class '{c.name}' is in none of the masks (its fraction is 0)",
+                          stacklevel=1)
+    rows = table_rows(results)
+    html = None if report is None else build_report(
+        results, images=inputs["pictures"],
+        settings={"masks": ", ".join(p.name for p in masks),
+                  "probabilities": ", ".join(p.name for p in proba or []) or "none"})
+    written = [write_table(out, rows)]  # everything is computed before the first write
+    if regions is not None:
+        written.append(write_table(regions, region_table_rows(results)))
+    if html is not None:
+        from .files import atomic_write_text
+
+        atomic_write_text(report, html)
+        written.append(report)
+    _print_fractions(rows)
+    for path in written:
+        out_console.print(f"wrote {path}", highlight=False, soft_wrap=True)
+
+
+def _class_ids(text: str | None, names: list[str] | None) -> list[int]:
+    """'pore,2' -> class ids, by name (from --class-names) or by number."""
+    ids = []
+    for part in filter(None, (p.strip() for p in (text or "").split(","))):
+        if part.isdigit():
+            ids.append(int(part))
+        elif names and part in names:
+            ids.append(names.index(part) + 1)
+        else:
+            _fail(f"--fill-holes: no class '{part}'" + (
+                f" (classes: {', '.join(names)})" if names else " (give ids, or --class-names)"))
+    return ids
+
+
+def _stats_inputs(masks: list[Path], probas: list[Path], images: list[Path],
+                  pixel_size: float | None, unit: str | None) -> dict:
+    """The frames of every mask file with their names, probabilities, calibrations (one
+    unit for all), times and pictures, all checked before anything is measured."""
+    from .analysis import (
+        calibration,
+        common_calibration,
+        image_calibration,
+        read_mask_frames,
+        read_probability_frames,
+    )
+    from .io import read_image
+
+    if probas and len(probas) != len(masks):
+        _fail(f"{len(masks)} masks but {len(probas)} --proba files: give one per mask")
+    if images and len(images) not in (1, len(masks)):
+        _fail(f"{len(masks)} masks but {len(images)} --image files: give one per mask, or one")
+    explicit = calibration(pixel_size, unit) if pixel_size is not None else None
+    out = {"frames": [], "names": [], "calibrations": [], "pictures": [], "probas": [] if probas
+           else None, "times": None, "time_unit": ""}
+    for i, path in enumerate(masks):
+        read = read_mask_frames(path)
+        picture = None
+        cal = read.calibration
+        if images:
+            picture = read_image(images[i if len(images) > 1 else 0])
+            if picture.shape != read.frames[0].shape:
+                _fail(f"{picture.name} is {picture.shape[1]}x{picture.shape[0]} but {path.name} "
+                      f"is {read.frames[0].shape[1]}x{read.frames[0].shape[0]}")
+            cal = image_calibration(picture) if image_calibration(picture).known else cal
+        if explicit is not None:
+            cal = explicit
+        if probas:
+            out["probas"] += read_probability_frames(probas[i], len(read.frames))
+        n = len(read.frames)
+        out["frames"] += read.frames
+        out["names"] += [path.name] if n == 1 else [f"{path.name} [{t + 1}]" for t in range(n)]
+        out["calibrations"] += [cal] * n
+        out["pictures"] += [picture] * n
+        if len(masks) == 1 and read.times:
+            out["times"], out["time_unit"] = read.times, read.time_unit
+    cals = common_calibration(out["calibrations"], out["names"])
+    if unit is not None and explicit is None:
+        source = masks[0].name + (" (or its --image)" if images else "")
+        cals = [c.to(unit, source) for c in cals]
+    out["calibrations"] = cals
+    return out
+
+
+def _print_fractions(rows: list[dict]) -> None:
+    from rich.table import Table
+
+    with_range = any(r["fraction_low"] is not None for r in rows)
+    table = Table(show_lines=False)
+    for column in ("image", "class", "fraction %") + (("plausible %",) if with_range else ()) + (
+            f"area ({rows[0]['area_unit']})", "regions", f"mean diameter ({rows[0]['length_unit']})"):
+        table.add_column(escape(column), justify="left" if column in ("image", "class") else "right")
+    for r in rows[:200]:
+        cells = [escape(str(r["image"])), escape(r["class"]), f"{100 * r['fraction']:.2f}"]
+        if with_range:
+            cells.append("" if r["fraction_low"] is None else
+                         f"{100 * r['fraction_low']:.2f}-{100 * r['fraction_high']:.2f}")
+        cells += [f"{r['area']:,.4g}", f"{r['regions']:,}",
+                  "" if r["mean_diameter"] is None else f"{r['mean_diameter']:.4g}"]
+        table.add_row(*cells)
+    out_console.print(table)
+    if len(rows) > 200:
+        out_console.print(f"... {len(rows) - 200} more rows in the table", highlight=False)
 
 
 @app.command()

@@ -9,6 +9,8 @@ from __future__ import annotations
 import io as _io
 import logging
 import os
+import struct
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -172,6 +174,8 @@ def write_tiff_image(path, image: np.ndarray, pixel_size: float | None = None,
 def _read_rsciio(path: Path, name: str, max_pixels: int) -> tuple[np.ndarray, float | None, str]:
     import importlib
 
+    if path.suffix.lower() == ".mrc":
+        _check_mrc_header(path, name, max_pixels)
     reader = importlib.import_module(f"rsciio.{RSCIIO_READERS[path.suffix.lower()]}")
     signals = reader.file_reader(str(path), lazy=True)
     for signal in signals:
@@ -190,6 +194,27 @@ def _read_rsciio(path: Path, name: str, max_pixels: int) -> tuple[np.ndarray, fl
             return data, None, "px"  # uncalibrated ('', '[]', '<undefined>', 'px', 1/nm...)
         return data, scale, unit
     raise PaintsegError(f"{name} holds no 2-D image")
+
+
+MRC_MODE_BYTES = {0: 1, 1: 2, 2: 4, 3: 4, 4: 8, 6: 2, 12: 2, 101: 0.5}
+
+
+def _check_mrc_header(path: Path, name: str, max_pixels: int) -> None:
+    """Refuse an MRC file whose header declares more pixels than the limit, or more data
+    than the file holds, before rosettasciio lays out chunks for that size (which takes
+    seconds to minutes for a damaged header that declares billions of frames)."""
+    with open(path, "rb") as f:
+        header = f.read(1024)
+    if len(header) < 1024:
+        raise PaintsegError(f"{name}: cannot read image (shorter than an MRC header)")
+    order = ">" if header[212:214] == b"\x11\x11" else "<"  # MACHST: big- or little-endian
+    nx, ny, nz, mode = struct.unpack(order + "4i", header[:16])
+    (extended,) = struct.unpack(order + "i", header[92:96])
+    _check_size((ny, nx), name, max_pixels)
+    declared = nx * ny * max(nz, 1) * MRC_MODE_BYTES.get(mode, 1) + 1024 + max(extended, 0)
+    if nz < 0 or declared > path.stat().st_size:
+        raise PaintsegError(f"{name}: cannot read image (its header declares {nx}x{ny}x{nz} values, "
+                            "more than the file holds)")
 
 
 def read_image(path, *, max_pixels: int | None = None, as_grey: bool = True) -> Image:
@@ -214,6 +239,86 @@ def read_image(path, *, max_pixels: int | None = None, as_grey: bool = True) -> 
             f"supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}"
         )
     return _decode(path, suffix, name, max_pixels, as_grey)
+
+
+def read_frames(path, *, max_pixels: int | None = None) -> Iterator[Image]:
+    """Each 2-D frame of an image file, read one at a time: the pages of a multi-page
+    or 3-D TIFF, the frames of a DM/EMD/MRC/SER series, the planes of a 3-D .npy,
+    else the one image. Frames are named ``file [k/n]`` and keep the pixel size."""
+    path = Path(path)
+    if max_pixels is None:
+        max_pixels = max_pixels_default()
+    suffix = path.suffix.lower()
+    count = _frame_count(path, suffix) if path.is_file() else 1
+    if count <= 1:
+        yield read_image(path, max_pixels=max_pixels)
+        return
+    # frame 1 through read_image: its checks and the file's pixel size (.npy has none)
+    first = None if suffix == ".npy" else read_image(path, max_pixels=max_pixels)
+    pixel_size, unit = (None, "px") if first is None else (first.pixel_size, first.unit)
+    for k in range(count):
+        try:
+            data = first if k == 0 and first is not None else _read_frame(path, suffix, k)
+        except PaintsegError:
+            raise
+        except Exception as exc:  # each decoder has its own exception types
+            raise PaintsegError(f"{path.name}: cannot read frame {k + 1} "
+                                f"({exc.__class__.__name__})") from None
+        yield _to_image(np.asarray(data), pixel_size, unit, f"{path.name} [{k + 1}/{count}]",
+                        max_pixels)
+
+
+def _frame_count(path: Path, suffix: str) -> int:
+    """How many 2-D frames a file holds (1 when it is not a stack or cannot tell)."""
+    try:
+        if suffix in TIFF_SUFFIXES:
+            import tifffile
+
+            with tifffile.TiffFile(path) as tif:
+                shape = tif.series[0].shape if tif.series else ()
+                samples = 1 if tif.pages[0].axes.endswith("S") or (
+                    len(shape) >= 3 and shape[-1] in (3, 4)) else 0
+                return int(np.prod(shape[: len(shape) - 2 - samples], dtype=np.int64)) or 1
+        if suffix == ".npy":
+            shape = np.load(path, mmap_mode="r", allow_pickle=False).shape
+            return int(np.prod(shape[:-2], dtype=np.int64)) if len(shape) > 2 else 1
+        if suffix in RSCIIO_READERS:
+            data = _rsciio_stack(path)
+            return int(np.prod(data.shape[:-2], dtype=np.int64)) if data is not None else 1
+    except Exception:  # read_image says what is wrong with the file
+        return 1
+    return 1
+
+
+def _read_frame(path: Path, suffix: str, k: int) -> np.ndarray:
+    if suffix in TIFF_SUFFIXES:
+        import tifffile
+
+        with tifffile.TiffFile(path) as tif:
+            series = tif.series[0]
+            shape = series.shape
+            plane = shape[-3:] if (len(shape) >= 3 and shape[-1] in (3, 4)
+                                   and tif.pages[0].axes.endswith("S")) else shape[-2:]
+            index = np.unravel_index(k, shape[: len(shape) - len(plane)])
+            return series.asarray(key=k) if len(tif.pages) > 1 else series.asarray()[index]
+    if suffix == ".npy":
+        data = np.load(path, mmap_mode="r", allow_pickle=False)
+        return np.asarray(data.reshape(-1, *data.shape[-2:])[k])
+    data = _rsciio_stack(path)
+    frame = data.reshape(-1, *data.shape[-2:])[k]
+    return np.asarray(frame.compute() if hasattr(frame, "compute") else frame)
+
+
+def _rsciio_stack(path: Path):
+    """The lazy data of the first 2-D-signal of a rosettasciio file, or None."""
+    import importlib
+
+    reader = importlib.import_module(f"rsciio.{RSCIIO_READERS[path.suffix.lower()]}")
+    for signal in reader.file_reader(str(path), lazy=True):
+        axes = [a for a in signal["axes"] if not a.get("navigate", False)]
+        if len(axes) == 2 and signal["data"].ndim >= 2:
+            return signal["data"]
+    return None
 
 
 def read_image_bytes(data: bytes, filename: str, *, max_pixels: int | None = None) -> Image:

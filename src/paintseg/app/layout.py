@@ -7,6 +7,7 @@ from dash import dcc, html
 from ..classifiers import CLASSIFIERS
 from ..features.spec import PRESETS
 from .render import ramp_css
+from .statistics import statistics_panel
 
 PALETTE = [
     ("#e4572e", "vermilion"), ("#29a5d6", "sky"), ("#f3c623", "saffron"), ("#76b041", "leaf"),
@@ -200,6 +201,7 @@ def build_layout(optimise_panel=None, upload_limit_mb: float = 1024) -> html.Div
                classes_panel(), brush_panel(), features_panel(), display_panel()]
     if optimise_panel is not None:
         sidebar.append(optimise_panel)
+    sidebar.append(statistics_panel())
     sidebar.append(export_panel())
     return html.Div([
         dcc.Location(id="url"),

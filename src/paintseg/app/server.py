@@ -53,6 +53,7 @@ def create_app(images=None, *, data_dir: Path | None = None, project_dir: Path |
     app = dash.Dash(__name__, title="paintseg", assets_folder=str(ASSETS),
                     update_title=None, suppress_callback_exceptions=True)
     from .optimise import optimise_panel, register_optimise
+    from .statistics import register_statistics
 
     app.layout = build_layout(optimise_panel(), upload_limit_mb=MAX_UPLOAD_MB)
     app.server.config["MAX_CONTENT_LENGTH"] = int(MAX_UPLOAD_MB * 4 * 2**20) + 16 * 2**20
@@ -63,6 +64,7 @@ def create_app(images=None, *, data_dir: Path | None = None, project_dir: Path |
     _register_routes(app, store)
     _register_callbacks(app, store)
     register_optimise(app, store)
+    register_statistics(app, store)
     return app
 
 

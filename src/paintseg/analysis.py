@@ -567,7 +567,7 @@ def read_mask_frames(path) -> MaskFile:
         return MaskFile([check_mask(f, path.name) for f in frames], Calibration())
     image = read_image(path, as_grey=False)  # float32 pixels: whole values are class ids
     data = np.asarray(image)
-    if data.ndim == 2 and (data < 0).any() or not np.all(data == np.round(data)):
+    if (data < 0).any() or not np.all(data == np.round(data)):
         raise PaintsegError(f"{path.name}: a mask must hold whole non-negative class ids")
     return MaskFile([check_mask(data.astype(np.int64), path.name)], image_calibration(image))
 

@@ -148,66 +148,63 @@ def resolve_spec_adaptive(features: str) -> bool:
     return resolve_spec(features).adaptive
 
 
-def _mask_targets(inputs: list[Path], out: Path) -> list[tuple[Path, Path]]:
-    folder_mode = len(inputs) > 1 or out.is_dir() or out.suffix == ""
-    if not folder_mode:
-        if out.suffix.lower() not in (".png", ".tif", ".tiff"):
-            _fail(f"--out must end in .png or .tif (or be a folder), not '{out.suffix}'")
-        return [(inputs[0], out)]
-    if out.exists() and not out.is_dir():
-        _fail(f"several inputs need a folder for --out, and {out} is a file")
-    stems = [p.stem for p in inputs]
-    if len(set(stems)) != len(stems):
-        _fail("two inputs share a file name; their masks would overwrite each other")
-    return [(p, out / f"{p.stem}_mask.png") for p in inputs]
-
-
 @app.command()
 def predict(
     model: Annotated[Path, typer.Argument(help="Model file from train or the app.")],
-    inputs: Annotated[list[Path], typer.Argument(help="Images to segment.")],
+    inputs: Annotated[list[Path], typer.Argument(
+        help="Images, stacks, folders of images, or globs ('frames/*.tif').")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Mask file, or folder for several.")],
     proba: Annotated[bool, typer.Option("--proba", help="Also write probabilities (TIFF).")] = False,
     stats: Annotated[Path | None, typer.Option(
         help="Also measure each segmentation: table (.csv) of fractions, areas and regions.")] = None,
     report: Annotated[Path | None, typer.Option(
         help="Also write a measurement report (.html, opens offline).")] = None,
+    tile: Annotated[int, typer.Option(
+        help="Predict images larger than this many pixels a side in tiles of it (bounded "
+             "memory; the result equals the whole-image prediction).", min=64)] = 2048,
+    workers: Annotated[int | None, typer.Option(
+        help="Run on a local Dask cluster of this many processes.", min=1)] = None,
+    scheduler: Annotated[str | None, typer.Option(
+        help="Run on an existing Dask cluster (tcp://host:port).")] = None,
 ) -> None:
-    """Segment images with a trained model and write their masks."""
-    from .io import SUPPORTED_SUFFIXES, read_image, write_mask, write_probabilities
-    from .segmenter import Segmenter, labels_from_proba
+    """Segment images with a trained model and write their masks (stacks frame by frame)."""
+    from . import batch
+    from .segmenter import Segmenter
 
     _check_suffix(stats, (".csv",), "--stats")
     _check_suffix(report, (".html", ".htm"), "--report")
+    if (stats or report) and (workers or scheduler):
+        _fail("--stats and --report measure in this process: leave out --workers/--scheduler, "
+              "or measure the masks afterwards with paintseg stats")
     seg = Segmenter.load(model)
-    for path in inputs:
-        if not path.is_file():
-            _fail(f"input not found: {path}")
-        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-            _fail(f"{path.name}: unsupported file type '{path.suffix}'")
-    targets = _mask_targets(inputs, out)
-    written: list[Path] = []
+    sources = batch.expand_inputs(inputs)
+    if not sources:
+        _fail("no image files found in the inputs")
+    jobs = batch.mask_targets(sources, out)
     measured: list = []
+
+    def measure(image, probabilities) -> None:
+        measured.append(_measure_prediction(seg, image, probabilities, len(measured)))
+
     with _progress() as progress:
-        task = progress.add_task("segmenting", total=len(targets))
-        for source, target in targets:
-            progress.update(task, description=f"segmenting {source.name}")
-            image = read_image(source)
-            probabilities = seg.predict_proba(image)
-            colours = dict(zip(seg.classes_.tolist(), seg.class_colours_, strict=True))
-            written.append(write_mask(target, labels_from_proba(probabilities, seg.classes_),
-                                      colours))
-            if proba:
-                stem = target.stem[: -len("_mask")] if target.stem.endswith("_mask") else target.stem
-                written.append(write_probabilities(target.with_name(f"{stem}_proba.tif"),
-                                                   probabilities, seg.class_names_))
-            if stats or report:
-                measured.append(_measure_prediction(seg, image, probabilities, len(measured)))
-            progress.advance(task)
+        task = progress.add_task("segmenting", total=len(jobs))
+        outcomes = batch.run(seg, jobs, proba=proba, tile=tile, workers=workers,
+                             scheduler=scheduler, on_done=lambda _: progress.advance(task),
+                             on_frame=measure if stats or report else None)
+    written = [path for outcome in outcomes for path in outcome.written]
     if measured:
         written += _write_measurements(measured, stats, report, model, seg)
     for path in written:
         out_console.print(f"wrote {path}", highlight=False, soft_wrap=True)
+    failed = [outcome for outcome in outcomes if outcome.error]
+    for outcome in failed:
+        _print_error(outcome.error)
+    if len(jobs) > 1:
+        frames = sum(outcome.frames for outcome in outcomes if not outcome.error)
+        out_console.print(f"{len(jobs) - len(failed)} of {len(jobs)} files done ({frames} frames)"
+                          + (f", {len(failed)} failed" if failed else ""), highlight=False)
+    if failed:
+        raise typer.Exit(1)
 
 
 def _check_suffix(path: Path | None, suffixes: tuple[str, ...], option: str) -> None:

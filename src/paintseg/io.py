@@ -253,9 +253,10 @@ def read_frames(path, *, max_pixels: int | None = None) -> Iterator[Image]:
     if count <= 1:
         yield read_image(path, max_pixels=max_pixels)
         return
-    # frame 1 through read_image: its checks and the file's pixel size (.npy has none)
-    first = None if suffix == ".npy" else read_image(path, max_pixels=max_pixels)
-    pixel_size, unit = (None, "px") if first is None else (first.pixel_size, first.unit)
+    # the file's pixel size; frame 1 of an EM series through read_image and its checks
+    first = read_image(path, max_pixels=max_pixels) if suffix in RSCIIO_READERS else None
+    pixel_size, unit = (first.pixel_size, first.unit) if first is not None else (
+        _tiff_calibration(path) if suffix in TIFF_SUFFIXES else (None, "px"))
     for k in range(count):
         try:
             data = first if k == 0 and first is not None else _read_frame(path, suffix, k)
@@ -266,6 +267,13 @@ def read_frames(path, *, max_pixels: int | None = None) -> Iterator[Image]:
                                 f"({exc.__class__.__name__})") from None
         yield _to_image(np.asarray(data), pixel_size, unit, f"{path.name} [{k + 1}/{count}]",
                         max_pixels)
+
+
+def _tiff_calibration(path: Path) -> tuple[float | None, str]:
+    import tifffile
+
+    with tifffile.TiffFile(path) as tif:
+        return _tiff_pixel_size(tif.pages[0].tags, tif.imagej_metadata or {})
 
 
 def _frame_count(path: Path, suffix: str) -> int:

@@ -1,0 +1,191 @@
+"""Applying a model to many files: inputs, frames, outputs, and where the work runs.
+
+``paintseg predict`` and any script share this: expand the inputs (files, folders,
+globs), decide each output name, predict every frame of every file through the tiled
+engine (so an image of any size runs in bounded memory), and write each mask
+atomically, so a file that fails, or a run that is stopped, never leaves a
+half-written mask that looks complete. One bad file does not stop the others: each
+file's outcome (written paths, or the one-line reason it failed) is returned.
+
+The work runs in this process by default, on a local cluster of processes with
+``workers=N``, or on an existing dask.distributed cluster with ``scheduler=ADDRESS``;
+the model is sent to the workers once.
+"""
+
+from __future__ import annotations
+
+import glob
+import io as _io
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import PaintsegError
+from .files import atomic_write_bytes
+from .io import SUPPORTED_SUFFIXES, Image, encode_mask, encode_probabilities, read_frames
+from .segmenter import Segmenter, labels_from_proba
+from .tiles import DEFAULT_TILE
+from .tiles import predict_proba as tiled_proba
+
+SCHEDULER_TIMEOUT_S = 10
+
+
+@dataclass
+class FileOutcome:
+    """What became of one input file."""
+
+    source: Path
+    written: list[Path] = field(default_factory=list)
+    frames: int = 0
+    error: str | None = None
+
+
+def expand_inputs(inputs: Iterable[Path | str]) -> list[Path]:
+    """Files named, the image files of folders named (sorted), and glob matches.
+
+    A name that matches nothing stays in the list, to fail with its own message.
+    """
+    found: list[Path] = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            found += sorted(p for p in path.iterdir()
+                            if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES)
+        elif not path.exists() and glob.has_magic(str(item)):
+            found += sorted(Path(p) for p in glob.glob(str(item)) if Path(p).is_file())
+        else:
+            found.append(path)
+    return found
+
+
+def mask_targets(sources: list[Path], out: Path) -> list[tuple[Path, Path]]:
+    """(source, mask path) pairs: ``out`` itself for one input and a file name, else
+    ``out/<stem>_mask.png`` per input."""
+    if len(sources) == 1 and out.suffix and not out.is_dir():
+        if out.suffix.lower() not in (".png", ".tif", ".tiff"):
+            raise PaintsegError(f"--out must end in .png or .tif (or be a folder), not '{out.suffix}'")
+        return [(sources[0], out)]
+    if out.exists() and not out.is_dir():
+        raise PaintsegError(f"several inputs need a folder for --out, and {out} is a file")
+    stems = [p.stem for p in sources]
+    if len(set(stems)) != len(stems):
+        twice = sorted({s for s in stems if stems.count(s) > 1})[0]
+        raise PaintsegError(f"two inputs are named '{twice}'; their masks would overwrite each other")
+    return [(p, out / f"{p.stem}_mask.png") for p in sources]
+
+
+def predict_frames(seg: Segmenter, source: Path, *, tile: int = DEFAULT_TILE,
+                   ) -> Iterator[tuple[Image, np.ndarray]]:
+    """(frame, probabilities) for each frame of a file: one for an image, each for a
+    stack (multi-page TIFF, DM/EMD/MRC series, 3-D NPY)."""
+    for frame in read_frames(source):
+        yield frame, tiled_proba(seg, frame, tile=tile)
+
+
+def predict_file(seg: Segmenter, source: Path, target: Path, *, proba: bool = False,
+                 tile: int = DEFAULT_TILE,
+                 on_frame: Callable[[Image, np.ndarray], None] | None = None) -> FileOutcome:
+    """Predict every frame of ``source`` and write its mask (a stack of masks as a
+    multi-page TIFF) and, if asked, its probabilities; errors become the outcome."""
+    outcome = FileOutcome(Path(source))
+    try:
+        labels, probas = [], []
+        for frame, p in predict_frames(seg, source, tile=tile):
+            labels.append(labels_from_proba(p, seg.classes_))
+            if proba:
+                probas.append(p)
+            if on_frame is not None:
+                on_frame(frame, p)
+            outcome.frames += 1
+        outcome.written = _write_outputs(seg, labels, probas, Path(target))
+    except PaintsegError as exc:
+        outcome.error = str(exc)
+    except MemoryError:
+        outcome.error = f"{Path(source).name}: not enough memory (try a smaller --tile)"
+    except OSError as exc:  # an output folder that cannot be written, a full disk
+        outcome.error = f"{Path(source).name}: cannot write output ({exc.strerror or exc})"
+    return outcome
+
+
+def _write_outputs(seg: Segmenter, labels: list[np.ndarray], probas: list[np.ndarray],
+                   target: Path) -> list[Path]:
+    colours = dict(zip(seg.classes_.tolist(), seg.class_colours_, strict=True))
+    if len(labels) > 1:  # a stack: one multi-page TIFF of masks, frame by frame
+        if len({m.shape for m in labels}) > 1:
+            raise PaintsegError(f"{target.name}: the frames differ in size; cannot stack their masks")
+        target = target.with_suffix(".tif")
+        atomic_write_bytes(target, _tiff_stack(labels))
+    else:
+        atomic_write_bytes(target, encode_mask(labels[0], target.suffix, colours))
+    written = [target]
+    if probas:
+        stem = target.stem[: -len("_mask")] if target.stem.endswith("_mask") else target.stem
+        path = target.with_name(f"{stem}_proba.tif")
+        data = (encode_probabilities(probas[0], seg.class_names_) if len(probas) == 1
+                else _tiff_stack([np.moveaxis(p, 2, 0) for p in probas]))
+        atomic_write_bytes(path, data)
+        written.append(path)
+    return written
+
+
+def _tiff_stack(frames: list[np.ndarray]) -> bytes:
+    import tifffile
+
+    buffer = _io.BytesIO()
+    data = np.stack(frames)
+    if data.dtype.kind in "iu":
+        data = data.astype(np.uint8 if data.max(initial=0) < 256 else np.uint16)
+    tifffile.imwrite(buffer, data, compression="zlib")
+    return buffer.getvalue()
+
+
+def run(seg: Segmenter, jobs: list[tuple[Path, Path]], *, proba: bool = False,
+        tile: int = DEFAULT_TILE, workers: int | None = None, scheduler: str | None = None,
+        on_done: Callable[[FileOutcome], None] | None = None,
+        on_frame: Callable[[Image, np.ndarray], None] | None = None) -> list[FileOutcome]:
+    """Predict every (source, target) job here, on ``workers`` local processes, or on
+    the cluster at ``scheduler``; outcomes in job order. ``on_frame`` (measurements
+    as frames are predicted) runs only here, not on a cluster."""
+    if workers is None and scheduler is None:
+        outcomes = []
+        for source, target in jobs:
+            outcomes.append(predict_file(seg, source, target, proba=proba, tile=tile,
+                                         on_frame=on_frame))
+            if on_done is not None:
+                on_done(outcomes[-1])
+        return outcomes
+    return _run_distributed(seg, jobs, proba=proba, tile=tile, workers=workers,
+                            scheduler=scheduler, on_done=on_done)
+
+
+def _run_distributed(seg, jobs, *, proba, tile, workers, scheduler, on_done) -> list[FileOutcome]:
+    from distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    try:
+        if scheduler is not None:
+            client = Client(scheduler, timeout=f"{SCHEDULER_TIMEOUT_S}s")
+        else:
+            cluster = LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True,
+                                   dashboard_address=None)
+            client = Client(cluster)
+    except (OSError, TimeoutError) as exc:
+        raise PaintsegError(f"cannot reach the Dask scheduler at {scheduler} within "
+                            f"{SCHEDULER_TIMEOUT_S} s ({exc.__class__.__name__})") from None
+    try:
+        model = client.scatter(seg, broadcast=True)  # sent once, not with every file
+        futures = {client.submit(predict_file, model, source, target, proba=proba, tile=tile,
+                                 pure=False): i for i, (source, target) in enumerate(jobs)}
+        outcomes: list[FileOutcome | None] = [None] * len(jobs)
+        for future in as_completed(futures):
+            outcome = future.result()
+            outcomes[futures[future]] = outcome
+            if on_done is not None:
+                on_done(outcome)
+        return outcomes
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

@@ -79,7 +79,8 @@ def _measure(data_file: str, method: str) -> tuple[float, float, float]:
     import skimage.future  # noqa: F401
     import sklearn.ensemble  # noqa: F401
 
-    import paintseg  # noqa: F401
+    import paintseg.guidance  # noqa: F401  (the package imports lazily: load what fit uses)
+    import paintseg.segmenter  # noqa: F401
     from paintseg.io import Image
 
     with np.load(data_file) as data:

@@ -159,3 +159,9 @@ def test_a_scheduler_that_does_not_answer_is_reported_within_seconds(folder):
              folder / "none", "--scheduler", f"tcp://127.0.0.1:{_free_port()}", timeout=120)
     assert r.returncode == 1 and "cannot reach the Dask scheduler" in r.stderr
     assert "Traceback" not in r.stderr and time.monotonic() - start < 30
+
+
+def test_tiles_start_on_the_coarsest_band_grid():
+    from paintseg.features.filters import MAX_STEP
+
+    assert tiles.ALIGN % MAX_STEP == 0  # else tiles would sample bands elsewhere than the whole

@@ -32,7 +32,7 @@ SYMMETRY_ORIENTATIONS = 12
 #: Averaging windows (Gaussian sigma) of the lattice and symmetry descriptors, in periods:
 #: one period keeps grain borders sharp when a grain holds only ~10 cells (high
 #: magnification) and loses nothing at low magnification (measured 1.5 / 2 against 1 / 1).
-BAND_OVERSAMPLING = 3  # coarse band grids this much finer than the band needs
+MAX_STEP = 64  # coarsest band grid (px); tiles start on multiples of it (tiles.ALIGN)
 LATTICE_WINDOW = 1.0
 SYMMETRY_WINDOW = 1.0
 
@@ -119,13 +119,15 @@ class FilterContext:
             self._cache[key] = (q.astype(np.uint8), float(lo), scale)
         return self._cache[key]
 
-    def spectrum(self, pad: int) -> tuple[np.ndarray, int]:
-        """FFT of the reflect-padded, mean-free image (computed once per pad)."""
-        key = ("fft", pad)
+    def spectrum(self, pad: int, step: int = 1) -> tuple[np.ndarray, int]:
+        """FFT of the reflect-padded, mean-free image (computed once per pad and step);
+        its size is a multiple of ``step``, so a band can be sampled every ``step`` px."""
+        key = ("fft", pad, step)
         if key not in self._cache:
             padded = cv2.copyMakeBorder(self.image, pad, pad, pad, pad, BORDER)
             h, w = padded.shape
-            fh, fw = sfft.next_fast_len(h), sfft.next_fast_len(w)
+            fh = step * sfft.next_fast_len(-(-h // step))
+            fw = step * sfft.next_fast_len(-(-w // step))
             padded = np.pad(padded, ((0, fh - h), (0, fw - w)), mode="reflect")
             padded = padded - padded.mean()
             self._cache[key] = sfft.fft2(padded.astype(np.complex64), workers=-1)
@@ -144,20 +146,19 @@ class FilterContext:
         key = ("band", wavelength, orientations)
         if key in self._cache:
             return self._cache[key]
-        pad = int(2 * wavelength) + 2
-        spectrum, pad = self.spectrum(pad)
-        fh, fw = spectrum.shape
         f0 = 1.0 / wavelength
         bandwidth = 0.3 * f0
         half = 4.0 * bandwidth  # crop half-width, cycles per pixel
-        # the band itself fits a grid of 2 * half, but its energy (a square) and the
-        # symmetry family's triple product (a cube) reach 2x and 3x as far: a grid
-        # just fine enough for the band aliases them, and the aliasing depends on
-        # where the grid starts, so tiles and the whole image disagreed (0.2 % of
-        # labels); on a 3x finer grid they agree to 0.01 %
-        grid = 2 * half * BAND_OVERSAMPLING
-        mh = min(fh, sfft.next_fast_len(int(np.ceil(grid * fh))))
-        mw = min(fw, sfft.next_fast_len(int(np.ceil(grid * fw))))
+        # The coarse grid samples every `step` image pixels, a power of two, with its
+        # first sample on a multiple of `step`: a tile that starts on a multiple of
+        # MAX_STEP samples the very pixels the whole image does. (Energies and triple
+        # products alias on a grid just fine enough for the band; on a shared grid
+        # they alias alike, so tiles and the whole image agree.)
+        step = int(min(MAX_STEP, 2 ** np.floor(np.log2(max(1.0, 1.0 / (2 * half))))))
+        pad = -(-(int(2 * wavelength) + 2) // step) * step
+        spectrum, pad = self.spectrum(pad, step)
+        fh, fw = spectrum.shape
+        mh, mw = fh // step, fw // step
         jy = np.round(sfft.fftfreq(mh) * mh).astype(np.int64)
         jx = np.round(sfft.fftfreq(mw) * mw).astype(np.int64)
         norm = np.float32(mh * mw / (fh * fw))

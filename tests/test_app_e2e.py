@@ -397,6 +397,10 @@ def test_live_mode_updates_the_overlay_after_each_stroke(app):
     app.stroke([(150, 380), (220, 400)])
     app.select_class(1)
     app.stroke([(300, 250), (360, 200)])
+    # a preview of the part on screen comes first, then the full picture replaces it
+    app.page.wait_for_function("() => window.paintseg.state.previews.segmentation", timeout=30_000)
+    box = app.page.evaluate("() => window.paintseg.state.previews.segmentation.box")
+    assert box[0] == 0 and box[1] == 0 and box[2] >= 500 and box[3] >= 500  # all of it is on screen
     app.page.wait_for_function("() => window.paintseg.state.layers.segmentation", timeout=30_000)
     assert "Trained" in app.page.locator("#train-status").inner_text()
     # undo and clear retrain too: one class left -> no model, and the page says why

@@ -165,3 +165,14 @@ def test_tiles_start_on_the_coarsest_band_grid():
     from paintseg.features.filters import MAX_STEP
 
     assert tiles.ALIGN % MAX_STEP == 0  # else tiles would sample bands elsewhere than the whole
+
+
+def test_a_preview_samples_the_box_and_agrees_with_the_full_prediction(stem):
+    image, seg = stem
+    full = seg.predict(image)
+    proba = tiles.preview_proba(seg, image, (100, 50, 400, 450), 4)
+    assert proba.shape == (75, 100, 3)
+    labels = seg.classes_[proba.argmax(axis=2)]
+    assert (labels == full[100:400:4, 50:450:4]).mean() > 0.9  # a third of the trees
+    with pytest.raises(Exception, match="outside the image"):
+        tiles.preview_proba(seg, image, (600, 0, 700, 10), 1)

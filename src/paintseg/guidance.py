@@ -190,6 +190,8 @@ def _light(seg: Segmenter):
     params = model.get_params()
     if "n_estimators" in params and params["n_estimators"] > CV_TREES:
         model.set_params(n_estimators=CV_TREES)
+    if "n_jobs" in params:  # a few thousand pixels: starting threads costs more than it saves
+        model.set_params(n_jobs=1)
     return model
 
 

@@ -21,6 +21,7 @@ import io
 import json
 import re
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -170,14 +171,17 @@ class ProjectWriter:
     """Saves a project into its folder, writing only what changed since the last save.
 
     Images and strokes are written before ``save`` returns; a new model is written by
-    a background thread (serialising a forest takes a few tenths of a second, and the
-    model can always be retrained from the strokes), and ``project.json`` names it only
-    once its file is complete. ``save`` is safe to call from several threads; the
+    a background thread after ``model_delay`` seconds, and only the newest model of
+    that pause (serialising a forest takes a few tenths of a second of CPU, which live
+    mode's retraining after every stroke should not pay; the model can always be
+    retrained from the strokes). ``project.json`` names a model only once its file is
+    complete. ``save`` is safe to call from several threads; the
     caller passes a consistent snapshot (see ``Session.snapshot``).
     """
 
-    def __init__(self, folder: Path | str) -> None:
+    def __init__(self, folder: Path | str, *, model_delay: float = 0.0) -> None:
         self.folder = Path(folder)
+        self.model_delay = model_delay
         self._lock = threading.Lock()
         self._stroke_versions: dict[str, int] = {}
         self._model_version: int | None = None  # the version whose file is on disk
@@ -229,6 +233,7 @@ class ProjectWriter:
 
     def _write_models(self) -> None:
         while True:
+            time.sleep(self.model_delay)  # a newer model within the pause replaces this one
             with self._lock:
                 if self._pending is None:
                     self._thread = None

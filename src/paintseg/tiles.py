@@ -122,3 +122,32 @@ def predict(seg: Segmenter, image, *, tile: int = DEFAULT_TILE,
     for t, proba in predict_tiles(seg, image, tile=tile, value_range=value_range):
         sink(t, labels_from_proba(proba, seg.classes_))
     return None
+
+
+PREVIEW_TREES = 16  # trees of a forest a preview asks (a third of the default's 48)
+
+
+def preview_proba(seg: Segmenter, image, box: tuple[int, int, int, int], step: int,
+                  *, trees: int = PREVIEW_TREES) -> np.ndarray:
+    """A quick look: probabilities of every ``step``-th pixel of ``box`` (row0, col0,
+    row1, col1), from the image's cached feature stack and the first ``trees`` trees of
+    a forest. What live mode draws first, at screen resolution, before the full
+    prediction; (ceil(h / step), ceil(w / step), K) float32."""
+    import copy
+
+    from .features import compute_features
+
+    r0, c0, r1, c1 = (int(v) for v in box)
+    h, w = image.shape[:2]
+    r0, c0, r1, c1 = max(0, r0), max(0, c0), min(h, r1), min(w, c1)
+    if r1 <= r0 or c1 <= c0 or step < 1:
+        raise PaintsegError("the preview box lies outside the image")
+    stack = compute_features(np.asarray(image), seg.spec_for(image))
+    sample = np.ascontiguousarray(stack[r0:r1:step, c0:c1:step])
+    estimator = seg.estimator_
+    if len(getattr(estimator, "estimators_", ())) > trees:  # a forest: fewer trees
+        estimator = copy.copy(estimator)
+        estimator.estimators_ = estimator.estimators_[:trees]
+        estimator.n_estimators = trees
+    rows, cols, f = sample.shape
+    return estimator.predict_proba(sample.reshape(-1, f)).reshape(rows, cols, -1).astype(np.float32)

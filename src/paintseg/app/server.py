@@ -11,7 +11,7 @@ from urllib.parse import parse_qs
 import dash
 import numpy as np
 from dash import ALL, Input, Output, State, ctx, html, no_update
-from flask import Response, abort
+from flask import Response, abort, request
 
 from ..annotations import IGNORE, IGNORE_COLOUR
 from ..demo import bundled_demo_path
@@ -25,6 +25,8 @@ from .messages import message as _message
 from .state import Session, SessionStore
 
 ASSETS = Path(__file__).parent / "assets"
+MAX_PREVIEW_STEP = 16  # live previews sample at least every 16th pixel
+PREVIEW_PIXELS = 300_000  # a live preview predicts at most about this many pixels
 MAX_UPLOAD_MB = float(os.environ.get("PAINTSEG_MAX_UPLOAD_MB", 1024))
 
 
@@ -99,24 +101,23 @@ def _register_routes(app: dash.Dash, store: SessionStore) -> None:
     @app.server.route("/pictures/<session_id>/<uid>/<layer>.png")
     def layer_png(session_id, uid, layer):
         session, index = lookup(session_id, uid)
+        preview = layer.startswith("preview-")
         try:
-            result = session.result(index)
+            if preview:  # a quick look at part of the image: ?box=r0,c0,r1,c1&step=s
+                box, step = _parse_view(request.args.get("box"), request.args.get("step"))
+                result = session.preview(index, box, step)
+                shown = session.shown(index)[box[0]:box[2]:step, box[1]:box[3]:step]
+            else:
+                result = session.result(index)
+                shown = session.shown(index)  # False where the user painted "ignore"
         except PaintsegError:
             abort(404)
         if result is None:
             abort(404)
-        shown = session.shown(index)  # 0 / False where the user painted "ignore"
-        if layer == "segmentation":
-            return png(render.label_png(np.where(shown, result.labels, 0), session.colours()))
-        if layer == "uncertainty":
-            return png(render.heat_png((1.0 - result.proba.max(axis=2)) * shown))
-        if layer.startswith("probability-"):
-            k = int(layer.split("-", 1)[1])
-            classes = list(map(int, result.classes))
-            if k not in classes:
-                abort(404)
-            return png(render.heat_png(result.proba[:, :, classes.index(k)] * shown))
-        abort(404)
+        picture = _layer_picture(result, shown, layer.removeprefix("preview-"), session.colours())
+        if picture is None:
+            abort(404)
+        return png(picture)
 
     @app.server.route("/pictures/<session_id>/<uid>/suggestions.json")
     def suggestions_json(session_id, uid):
@@ -127,13 +128,62 @@ def _register_routes(app: dash.Dash, store: SessionStore) -> None:
             return {"boxes": [], "message": str(exc)}
 
 
+def _layer_picture(result, shown: np.ndarray, layer: str, colours: dict) -> bytes | None:
+    """PNG of a display layer of a result (None for an unknown layer or class); nothing
+    is drawn where ``shown`` is False (regions painted "ignore")."""
+    if layer == "segmentation":
+        return render.label_png(np.where(shown, result.labels, 0), colours)
+    if layer == "uncertainty":
+        return render.heat_png((1.0 - result.proba.max(axis=2)) * shown)
+    if layer.startswith("probability-"):
+        k = int(layer.split("-", 1)[1]) if layer.split("-", 1)[1].isdigit() else -1
+        classes = list(map(int, result.classes))
+        if k in classes:
+            return render.heat_png(result.proba[:, :, classes.index(k)] * shown)
+    return None
+
+
+def _parse_view(box: str | None, step: str | None) -> tuple[tuple[int, int, int, int], int]:
+    """'r0,c0,r1,c1' and 's' from a picture address; PaintsegError when malformed."""
+    try:
+        r0, c0, r1, c1 = (int(v) for v in (box or "").split(","))
+        step = int(step or 1)
+    except ValueError:
+        raise PaintsegError("malformed preview address") from None
+    if not (0 <= r0 < r1 and 0 <= c0 < c1 and 1 <= step <= MAX_PREVIEW_STEP):
+        raise PaintsegError("malformed preview address")
+    return (r0, c0, r1, c1), step
+
+
+def _view_of(session: Session, view) -> tuple[tuple[int, int, int, int], int] | None:
+    """The part of the current image the page shows, and the step that samples it at
+    about screen resolution, from the page's ``{box: [x0, y0, x1, y1], scale}``."""
+    if not isinstance(view, dict) or not session.images:
+        return None
+    try:
+        x0, y0, x1, y1 = (float(v) for v in view["box"])
+        scale = float(view["scale"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    h, w = session.entry().shape
+    r0, c0 = max(0, int(y0)), max(0, int(x0))
+    r1, c1 = min(h, int(np.ceil(y1)) + 1), min(w, int(np.ceil(x1)) + 1)
+    if r1 <= r0 or c1 <= c0 or not scale > 0:
+        return None
+    # about screen resolution, and never more than PREVIEW_PIXELS: a bounded cost
+    step = max(np.ceil(1 / scale), np.ceil(np.sqrt((r1 - r0) * (c1 - c0) / PREVIEW_PIXELS)))
+    return (r0, c0, r1, c1), int(min(MAX_PREVIEW_STEP, max(1, step)))
+
+
 def _query_session(search: str | None) -> str | None:
     """The session id of a ``?session=<id>`` query string, if any."""
     return parse_qs((search or "").lstrip("?")).get("session", [None])[0]
 
 
-def _picture_urls(session: Session, probability_class=None) -> tuple[dict | None, dict | None]:
-    """The image-info and overlay stores for the session's current image."""
+def _picture_urls(session: Session, probability_class=None, view=None,
+                  ) -> tuple[dict | None, dict | None]:
+    """The image-info and overlay stores for the session's current image; with
+    ``view`` (box, step) the overlay also names a preview of that part to draw first."""
     if not session.images:
         return None, None
     entry = session.entry()
@@ -155,6 +205,14 @@ def _picture_urls(session: Session, probability_class=None) -> tuple[dict | None
         classes = list(map(int, session.model.classes_))
         k = int(probability_class) if probability_class in classes else classes[0]
         overlay["probability_url"] = f"{base}/probability-{k}.png{v}"
+        if view is not None:
+            (r0, c0, r1, c1), step = view
+            q = f"{v}&box={r0},{c0},{r1},{c1}&step={step}"
+            overlay["preview"] = {
+                "box": [r0, c0, r1, c1],
+                "segmentation_url": f"{base}/preview-segmentation.png{q}",
+                "uncertainty_url": f"{base}/preview-uncertainty.png{q}",
+                "probability_url": f"{base}/preview-probability-{k}.png{q}"}
     return info, overlay
 
 
@@ -223,7 +281,7 @@ def _next_step(session: Session, layer: str | None) -> str:
 def _retrain_live(session: Session):
     """Live mode after undo / clear: train on what is left, or say why the overlay went."""
     try:
-        session.train()
+        session.train(live=True)
     except PaintsegError as exc:
         session.drop_model()
         return _message(f"{exc} (live mode)", "hint")
@@ -372,8 +430,9 @@ def _register_callbacks(app: dash.Dash, store: SessionStore) -> None:  # noqa: C
         overlay, message, status = no_update, no_update, no_update
         if live and "live" in live:
             try:
-                summary = session.train()
-                overlay = _picture_urls(session, probability_class)[1]
+                summary = session.train(live=True)
+                view = _view_of(session, queue.get("view"))
+                overlay = _picture_urls(session, probability_class, view)[1]
                 status = _train_status(summary)
                 message = ""
             except PaintsegError as exc:

@@ -30,9 +30,11 @@ from ..io import Image, encode_mask, encode_probabilities, read_image_bytes, rea
 from ..model_io import segmenter_from_bytes, segmenter_to_bytes
 from ..project import Project, ProjectImage, ProjectWriter, is_project, read_project
 from ..segmenter import Segmenter, labels_from_proba
+from ..tiles import preview_proba
 from . import render
 
 MAX_CLASSES = 254  # stroke label 255 is IGNORE
+MODEL_SAVE_DELAY_S = 5.0  # a session's model is saved once it has not changed for this long
 SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
 log = logging.getLogger(__name__)
 
@@ -88,6 +90,7 @@ class Session:
     model: Segmenter | None = None
     model_version: int = 0
     results: dict[int, Result] = field(default_factory=dict)
+    previews: dict[tuple, Result] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
     acknowledged: dict[str, int] = field(default_factory=dict)  # page -> last stroke seq
     optimisation: object | None = None  # the AutoML search of this session, if any
@@ -336,21 +339,31 @@ class Session:
             return ([e.image for e in painted], [e.history.mask.copy() for e in painted],
                     [self.class_name(k) for k in present], [colours[k] for k in present])
 
-    def train(self) -> dict:
-        """Train on the strokes of every image; predict the current one."""
+    def train(self, *, live: bool = False) -> dict:
+        """Train on the strokes of every image; predict the current one.
+
+        ``live`` (after each stroke in live mode) leaves out the accuracy estimate and
+        the full prediction: the page draws a ``preview`` first and asks for the full
+        pictures after, so the overlay follows the strokes without waiting for them.
+        """
         images, masks, names, colours = self.training_set()
         seg = Segmenter(features=self.features, classifier=self.classifier,
                         class_names=names, class_colours=colours,
-                        period=self.period if self.features.adaptive else None)
+                        period=self.period if self.features.adaptive else None,
+                        estimate=not live)
         t0 = time.perf_counter()
         seg.fit(images, masks)
         with self.lock:
             self.model = seg
             self.model_version += 1
             self.results.clear()
-        self.result()
+            self.previews.clear()
+        if not live:
+            self.result()
+        accuracy = ("live mode: press Train (T) for the accuracy estimate" if live
+                    else seg.describe_accuracy())
         return {"seconds": time.perf_counter() - t0, **seg.training_summary_,
-                "accuracy_text": seg.describe_accuracy()}
+                "accuracy_text": accuracy}
 
     def suggestions(self, index: int | None = None, n: int = 3) -> dict:
         """Where to paint next on an image: the model's most uncertain regions far from
@@ -380,6 +393,24 @@ class Session:
         with self.lock:
             if version == self.model_version:
                 self.results[index] = result
+        return result
+
+    def preview(self, index: int, box: tuple[int, int, int, int], step: int) -> Result | None:
+        """The model's quick look at part of an image (``tiles.preview_proba``): every
+        ``step``-th pixel of ``box``, kept for the model version it was made with."""
+        with self.lock:
+            if self.model is None:
+                return None
+            key = (index, tuple(box), int(step))
+            cached = self.previews.get(key)
+            if cached is not None and cached.model_version == self.model_version:
+                return cached
+            model, version, image = self.model, self.model_version, self.entry(index).image
+        proba = preview_proba(model, image, box, step)
+        result = Result(version, proba, labels_from_proba(proba, model.classes_), model.classes_)
+        with self.lock:
+            if version == self.model_version:
+                self.previews = {key: result}  # the newest only: previews are for one view
         return result
 
     def cached_result(self, index: int | None = None) -> Result | None:
@@ -640,7 +671,8 @@ class SessionStore:
         with self._lock:
             writer = self._writers.get(session.id)
             if writer is None:
-                writer = self._writers[session.id] = ProjectWriter(folder)
+                writer = self._writers[session.id] = ProjectWriter(
+                    folder, model_delay=MODEL_SAVE_DELAY_S)
         writer.save(session.snapshot())
 
     def _save_quietly(self, session: Session) -> None:

@@ -10,6 +10,7 @@
 
   const IGNORE = 255;  // the stroke label of regions to leave out (annotations.IGNORE)
   const IGNORE_COLOUR = "#9a9a9a";
+  const PREVIEW_PAUSE_MS = 400;  // from a live preview to asking for the full overlay
 
   const S = {
     canvas: null, ctx: null, container: null,
@@ -20,6 +21,7 @@
     scale: 1, ox: 0, oy: 0, fitted: false,
     painting: null, panning: null, spaceDown: false, mouse: null,
     seq: 0, pending: [], imageKey: null, frame: 0,
+    previews: {}, previewUrls: null,
     suggestions: [], suggestIndex: -1, showSuggestions: true, suggestionsUrl: null,
     client: Math.random().toString(36).slice(2) + Date.now().toString(36),
   };
@@ -27,8 +29,17 @@
   function sendPending() {
     if (!window.dash_clientside || !window.dash_clientside.set_props || !S.pending.length) return;
     window.dash_clientside.set_props("stroke-queue", {
-      data: { client: S.client, strokes: S.pending.slice() },
+      data: { client: S.client, strokes: S.pending.slice(), view: visibleView() },
     });
+  }
+
+  function visibleView() {
+    // the part of the image on screen (image pixels) and the zoom: live mode's preview
+    // predicts just that, at about screen resolution
+    if (!S.canvas || !S.imageInfo) return null;
+    const W = S.canvas.width / devicePixelRatio, H = S.canvas.height / devicePixelRatio;
+    return { box: [-S.ox / S.scale, -S.oy / S.scale, (W - S.ox) / S.scale, (H - S.oy) / S.scale],
+             scale: S.scale };
   }
 
   function toImage(ev) {
@@ -90,9 +101,15 @@
     ctx.imageSmoothingEnabled = S.scale < 2;
     ctx.drawImage(S.image, 0, 0);
     const layer = S.layers[S.show];
-    if (layer && layer.complete && S.overlayOpacity > 0) {
+    const preview = S.previews[S.show];
+    if (S.overlayOpacity > 0 && ((layer && layer.complete) || preview)) {
       ctx.globalAlpha = S.overlayOpacity;
-      ctx.drawImage(layer, 0, 0);
+      if (layer && layer.complete) {
+        ctx.drawImage(layer, 0, 0, S.imageInfo.width, S.imageInfo.height);
+      } else {  // the quick look at the visible part, until the full picture is in
+        const b = preview.box;  // [row0, col0, row1, col1]
+        ctx.drawImage(preview.img, b[1], b[0], b[3] - b[1], b[2] - b[0]);
+      }
       ctx.globalAlpha = 1;
     }
     if (S.showStrokes && S.labels) {
@@ -354,11 +371,25 @@
     S.layerUrls = S.layerUrls || {};
     if (!url || S.layerUrls[name] === url) return;
     S.layerUrls[name] = url;
-    loadImage(url, function (img) {
-      if (S.layerUrls[name] !== url) return;  // a newer picture was asked for meanwhile
-      S.layers[name] = img;
-      if (name === "segmentation") S.overlayLoadedAt = performance.now();
+    const preview = S.previewUrls;
+    if (preview && preview[name + "_url"]) S.layers[name] = null;  // the preview shows meanwhile
+    const full = function () {
+      if (S.layerUrls[name] !== url) return;  // a newer overlay was asked for meanwhile
+      loadImage(url, function (img) {
+        if (S.layerUrls[name] !== url) return;
+        S.layers[name] = img;
+        if (name === "segmentation") S.overlayLoadedAt = performance.now();
+        redraw();
+      });
+    };
+    if (!preview || !preview[name + "_url"]) { full(); return; }
+    loadImage(preview[name + "_url"], function (img) {
+      if (S.layerUrls[name] !== url) return;
+      if (img) S.previews[name] = { img: img, box: preview.box };
+      if (name === "segmentation") S.previewLoadedAt = performance.now();
       redraw();
+      // the full picture after a pause: a stroke within it makes this one obsolete
+      setTimeout(full, PREVIEW_PAUSE_MS);
     });
   }
 
@@ -394,6 +425,7 @@
       if (!info || !init()) return;
       const key = info.key;
       const sameImage = S.imageKey === key;
+      if (!sameImage) S.previews = {};  // previews are of the image they were made for
       S.imageKey = key;
       S.imageInfo = info;
       loadImage(info.image_url, function (img) {
@@ -420,9 +452,12 @@
       });
     },
     setOverlay: function (overlay) {
-      // Only the layer on show is fetched; the others when they are chosen.
+      // Only the layer on show is fetched; the others when they are chosen. A live
+      // update names a preview of the visible part: drawn first, then the full picture.
       S.overlayUrls = overlay || {};
+      S.previewUrls = (overlay && overlay.preview) || null;
       if (!overlay) {
+        S.previews = {};
         S.layers = { segmentation: null, uncertainty: null, probability: null };
         S.layerUrls = {};
         S.suggestions = [];

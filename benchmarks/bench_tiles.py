@@ -1,0 +1,92 @@
+"""Batch prediction at scale: time and peak memory of `paintseg predict` by image size,
+and a folder on a local two-process Dask cluster against this process alone.
+
+    python benchmarks/bench_tiles.py [--sizes 1024 4096 8192] [--folder 8]
+
+Images are the bundled STEM demo repeated to size (the work per pixel is what counts);
+the model is trained once on the demo and its strokes. Each run is a fresh
+`paintseg predict` process; peak memory is its resident high-water mark (VmHWM).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def peak_run(args: list[str]) -> tuple[float, float]:
+    """Wall time (s) and peak resident memory (MiB) of a command, its children included."""
+    import psutil
+
+    start = time.perf_counter()
+    proc = psutil.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = 0
+    while proc.poll() is None:
+        try:
+            rss = proc.memory_info().rss + sum(c.memory_info().rss for c in proc.children(True))
+            peak = max(peak, rss)
+        except psutil.Error:
+            pass
+        time.sleep(0.05)
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr.read().decode()[-500:])
+    return time.perf_counter() - start, peak / 2**20
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1024, 4096, 8192])
+    parser.add_argument("--folder", type=int, default=8, help="images in the folder run")
+    parser.add_argument("--tile", type=int, default=2048)
+    args = parser.parse_args()
+
+    from paintseg import Segmenter
+    from paintseg.demo import bundled_demo_path
+    from paintseg.io import read_image, read_mask, write_tiff_image
+
+    demo = read_image(bundled_demo_path())
+    strokes = read_mask(bundled_demo_path().parent / "demo_strokes.png")
+    paintseg = [sys.executable, "-m", "paintseg.cli", "predict"]
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        model = tmp / "model.paintseg"
+        Segmenter(estimate=False).fit([demo], [strokes]).save(model)
+        print(f"{os.cpu_count()} cores; `paintseg predict --tile {args.tile}`, one process\n")
+        print("| image | megapixels | time (s) | MP/s | peak memory (MiB) |")
+        print("|---|---|---|---|---|")
+        for size in args.sizes:
+            reps = -(-size // demo.shape[0])
+            image = np.tile(np.asarray(demo), (reps, reps))[:size, :size]
+            path = tmp / f"stem{size}.tif"
+            write_tiff_image(path, image, demo.pixel_size, demo.unit)
+            del image
+            seconds, peak = peak_run(paintseg + [str(model), str(path), "--out", str(tmp / "m.tif"),
+                                                 "--tile", str(args.tile)])
+            mp = size * size / 1e6
+            print(f"| {size}² | {mp:.1f} | {seconds:.1f} | {mp / seconds:.2f} | {peak:.0f} |",
+                  flush=True)
+            path.unlink()
+        folder = tmp / "folder"
+        folder.mkdir()
+        for i in range(args.folder):
+            write_tiff_image(folder / f"frame{i:02d}.tif", np.roll(demo, 37 * i, axis=1),
+                             demo.pixel_size, demo.unit)
+        print(f"\nA folder of {args.folder} images of {demo.shape[0]}², wall time:\n")
+        print("| where | time (s) | peak memory, all processes (MiB) |")
+        print("|---|---|---|")
+        for label, extra in (("this process", []), ("local Dask cluster, 2 processes",
+                                                    ["--workers", "2"])):
+            seconds, peak = peak_run(paintseg + [str(model), str(folder), "--out",
+                                                 str(tmp / "out"), *extra])
+            print(f"| {label} | {seconds:.1f} | {peak:.0f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

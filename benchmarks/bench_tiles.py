@@ -44,7 +44,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1024, 4096, 8192])
     parser.add_argument("--folder", type=int, default=8, help="images in the folder run")
-    parser.add_argument("--tile", type=int, default=2048)
+    parser.add_argument("--tile", type=int, default=1024)
     args = parser.parse_args()
 
     from paintseg import Segmenter
@@ -73,6 +73,8 @@ def main() -> None:
             print(f"| {size}² | {mp:.1f} | {seconds:.1f} | {mp / seconds:.2f} | {peak:.0f} |",
                   flush=True)
             path.unlink()
+        if not args.folder:
+            return
         folder = tmp / "folder"
         folder.mkdir()
         for i in range(args.folder):

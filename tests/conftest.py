@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import subprocess
+import sys
 import tempfile
+import time
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +26,43 @@ os.environ.setdefault("PAINTSEG_DATA_DIR", tempfile.mkdtemp(prefix="paintseg-tes
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def free_port() -> int:
+    """A TCP port free on loopback now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_app(*args: str, env: dict | None = None, port: int | None = None,
+              ) -> tuple[subprocess.Popen, str]:
+    """``paintseg app --no-browser ARGS`` in its own process; (process, address) once it
+    answers. Stop it with ``terminate`` or kill it to test a crash."""
+    port = port or free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "paintseg.cli", "app", "--port", str(port),
+                             "--no-browser", *args], env=dict(os.environ, **(env or {})),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}/"
+    for _ in range(160):
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return proc, url
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(proc.stderr.read().decode()) from None
+            time.sleep(0.25)
+    proc.kill()
+    raise RuntimeError("the app did not start")
+
+
+@pytest.fixture(scope="module")
+def server():
+    """The app on the bundled demo, for the browser tests of a module."""
+    proc, url = start_app()
+    yield url
+    proc.terminate()
+    proc.wait(10)
 
 
 @pytest.fixture(scope="module")

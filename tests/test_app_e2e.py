@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ARGS, CHROMIUM, REPO  # noqa: F401  (names other tests import)
+from conftest import REPO, start_app
 
 from paintseg.demo import bundled_demo_path
 from paintseg.io import read_image, read_mask, write_mask
@@ -22,27 +20,9 @@ ARTIFACTS = REPO / "test-artifacts"
 DATA = bundled_demo_path().parent
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server():
-    port = _free_port()
-    env = dict(os.environ, PAINTSEG_MAX_UPLOAD_MB="2")
-    proc = subprocess.Popen([sys.executable, "-m", "paintseg.cli", "app", "--port", str(port),
-                             "--no-browser"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}/"
-    for _ in range(120):
-        try:
-            urllib.request.urlopen(url, timeout=1)
-            break
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError(proc.stderr.read().decode()) from None
-            time.sleep(0.25)
+    proc, url = start_app(env={"PAINTSEG_MAX_UPLOAD_MB": "2"})
     yield url
     proc.terminate()
     proc.wait(10)

@@ -3,15 +3,6 @@ boxes on the canvas, and the Next suggestion button (and N key) that zooms to th
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -19,53 +10,18 @@ from paintseg.demo import bundled_demo_path
 from paintseg.io import read_mask
 
 pytestmark = pytest.mark.browser
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 DATA = bundled_demo_path().parent
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def server():
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "paintseg.cli", "app", "--port", str(port),
-                             "--no-browser"], env=dict(os.environ), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}/"
-    for _ in range(120):
-        try:
-            urllib.request.urlopen(url, timeout=1)
-            break
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError(proc.stderr.read().decode()) from None
-            time.sleep(0.25)
-    yield url
-    proc.terminate()
-    proc.wait(10)
-
-
-@pytest.fixture(scope="module")
-def page(server):
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (scripts/test.sh installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()
-        page.goto(server)
-        page.wait_for_selector("#viewer canvas")
-        page.wait_for_function("() => window.paintseg && window.paintseg.state.image")
-        page.wait_for_function("() => document.querySelectorAll('#class-select label').length >= 2")
-        yield page
-        browser.close()
+def page(browser, server):
+    page = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()
+    page.goto(server)
+    page.wait_for_selector("#viewer canvas")
+    page.wait_for_function("() => window.paintseg && window.paintseg.state.image")
+    page.wait_for_function("() => document.querySelectorAll('#class-select label').length >= 2")
+    yield page
+    page.context.close()
 
 
 def stroke_paths() -> dict[int, list[list[tuple[float, float]]]]:

@@ -3,36 +3,11 @@
 from __future__ import annotations
 
 import csv
-import os
-import subprocess
-import sys
-import time
-import urllib.request
 
 import pytest
-from test_app_e2e import ARTIFACTS, App, _free_port
+from test_app_e2e import ARTIFACTS, App
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def server():
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "paintseg.cli", "app", "--port", str(port),
-                             "--no-browser"], env=dict(os.environ), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}/"
-    for _ in range(120):
-        try:
-            urllib.request.urlopen(url, timeout=1)
-            break
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError(proc.stderr.read().decode()) from None
-            time.sleep(0.25)
-    yield url
-    proc.terminate()
-    proc.wait(10)
 
 
 def test_statistics_panel_shows_the_measurements_and_downloads_them(browser, server, tmp_path):

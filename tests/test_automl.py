@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -12,7 +11,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import mean_iou
+from conftest import free_port, mean_iou
 
 from paintseg import PaintsegError, Segmenter
 from paintseg.automl import (
@@ -192,12 +191,6 @@ def test_cancel_keeps_the_best_so_far(demo256):
     assert result.segmenter.predict(demo.image).shape == demo.image.shape
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def files(demo256, tmp_path):
     demo, strokes = demo256
@@ -214,7 +207,7 @@ def _cli(*args, **kw):
 def test_cli_search_on_an_external_scheduler(files):
     from distributed import Client
 
-    port = _free_port()
+    port = free_port()
     scheduler = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler",
                                   "--host", "127.0.0.1", "--port", str(port),
                                   "--dashboard-address", ":0"],
@@ -244,7 +237,7 @@ def test_cli_search_on_an_external_scheduler(files):
 
 
 def test_cli_unreachable_scheduler_and_bad_budget(files):
-    port = _free_port()
+    port = free_port()
     for extra, message in ((["--scheduler", f"tcp://127.0.0.1:{port}"], "cannot reach"),
                            (["--minutes", "0"], "positive number of minutes")):
         proc = _cli(files / "image.tif", "--labels", files / "strokes.png",

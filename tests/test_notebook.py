@@ -4,9 +4,7 @@ installed, the same call from a real kernel."""
 
 from __future__ import annotations
 
-import shutil
 import urllib.request
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,9 +13,6 @@ import paintseg
 from paintseg.app.server import _query_session
 from paintseg.errors import PaintsegError
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 H, W = 128, 160
 
 
@@ -34,18 +29,6 @@ def handle():
     nb = paintseg.notebook(two_phase_image(), show=False)
     yield nb
     nb.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (scripts/test.sh installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def open_page(browser, url):

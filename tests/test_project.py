@@ -8,13 +8,11 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
-from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO
-from test_app_e2e import App, _free_port
+from conftest import REPO, start_app
+from test_app_e2e import App
 
 from paintseg.annotations import Stroke, StrokeHistory
 from paintseg.app.state import Session, SessionStore
@@ -191,26 +189,10 @@ def test_the_cli_refuses_a_damaged_project_in_one_line(tmp_path):
 
 
 # -- a real server process, killed and started again ------------------------------------
-def _start(port: int, data_dir: Path) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "paintseg.cli", "app", "--port", str(port),
-                             "--no-browser", "--data-dir", str(data_dir)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    for _ in range(160):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
-            return proc
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError(proc.stderr.read().decode()) from None
-            time.sleep(0.25)
-    raise RuntimeError("the server did not start")
-
-
 @pytest.mark.browser
 def test_a_killed_server_loses_nothing_but_the_stroke_in_flight(browser, tmp_path):
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}/"
-    proc = _start(port, tmp_path)
+    proc, url = start_app("--data-dir", str(tmp_path))
+    port = int(url.rsplit(":", 1)[1].strip("/"))
     context = browser.new_context(viewport={"width": 1440, "height": 900})
     try:
         app = App(context.new_page(), url)
@@ -221,7 +203,7 @@ def test_a_killed_server_loses_nothing_but_the_stroke_in_flight(browser, tmp_pat
         assert before[0] > 100 and before[1] > 100
         proc.send_signal(signal.SIGKILL)  # a crash: no shutdown code runs
         proc.wait(10)
-        proc = _start(port, tmp_path)
+        proc, _ = start_app("--data-dir", str(tmp_path), port=port)
         app.page.reload()  # the tab keeps its session id; the new server reads it from disk
         app.page.wait_for_function("() => window.paintseg && window.paintseg.state.image")
         assert app.counts() == before

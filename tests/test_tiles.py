@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -10,16 +9,11 @@ import time
 import numpy as np
 import pytest
 import tifffile
+from conftest import free_port
 
 from paintseg import Segmenter, tiles
 from paintseg.demo import make_stem_image, simulate_strokes
 from paintseg.io import Image, read_mask, write_tiff_image
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +116,7 @@ def test_an_unwritable_output_is_one_line_and_leaves_nothing(folder):
 def test_a_dask_cluster_on_loopback_gives_the_local_result(folder):
     from distributed import Client
 
-    port = _free_port()
+    port = free_port()
     address = f"tcp://127.0.0.1:{port}"
     scheduler = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler",
                                   "--host", "127.0.0.1", "--port", str(port),
@@ -156,7 +150,7 @@ def test_a_dask_cluster_on_loopback_gives_the_local_result(folder):
 def test_a_scheduler_that_does_not_answer_is_reported_within_seconds(folder):
     start = time.monotonic()
     r = _run("predict", folder / "model.paintseg", folder / "in" / "a.tif", "--out",
-             folder / "none", "--scheduler", f"tcp://127.0.0.1:{_free_port()}", timeout=120)
+             folder / "none", "--scheduler", f"tcp://127.0.0.1:{free_port()}", timeout=120)
     assert r.returncode == 1 and "cannot reach the Dask scheduler" in r.stderr
     assert "Traceback" not in r.stderr and time.monotonic() - start < 30
 

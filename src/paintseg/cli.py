@@ -161,7 +161,7 @@ def predict(
         help="Also write a measurement report (.html, opens offline).")] = None,
     tile: Annotated[int, typer.Option(
         help="Predict images larger than this many pixels a side in tiles of it (bounded "
-             "memory; the result equals the whole-image prediction).", min=64)] = 2048,
+             "memory; the result equals the whole-image prediction).", min=64)] = 1024,
     workers: Annotated[int | None, typer.Option(
         help="Run on a local Dask cluster of this many processes.", min=1)] = None,
     scheduler: Annotated[str | None, typer.Option(

@@ -301,12 +301,16 @@ class Segmenter(BaseEstimator):
         return spec.with_period(period)
 
     # -- prediction ----------------------------------------------------------------
-    def predict_proba(self, image: np.ndarray, *, value_range=None) -> np.ndarray:
-        """Class probabilities, (H, W, K) float32, channels ordered as ``classes_``."""
+    def predict_proba(self, image: np.ndarray, *, value_range=None, cache: bool = True,
+                      ) -> np.ndarray:
+        """Class probabilities, (H, W, K) float32, channels ordered as ``classes_``.
+
+        ``cache=False`` leaves the feature stack out of the in-memory cache (a tile of a
+        large image is seen once: caching it would only hold memory)."""
         check_is_fitted(self, "estimator_")
         image = _as_image(image)
         spec = self.spec_for(image)
-        stack = compute_features(np.asarray(image), spec, value_range=value_range)
+        stack = compute_features(np.asarray(image), spec, value_range=value_range, cache=cache)
         h, w, f = stack.shape
         if f != self.n_features_in_:
             raise PaintsegError(f"model expects {self.n_features_in_} features, got {f}")

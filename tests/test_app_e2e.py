@@ -442,6 +442,37 @@ def test_upload_switch_images_and_train_on_both(app, tmp_path):
     assert "2 classes" in page.locator("#train-status").inner_text()
 
 
+def test_a_stack_opens_with_a_frame_slider_and_trains_on_every_painted_frame(app, tmp_path):
+    import tifffile
+
+    page = app.page
+    image = np.asarray(read_image(bundled_demo_path()))
+    movie = tmp_path / "movie.tif"
+    tifffile.imwrite(movie, np.stack([image[:256, :256], image[256:, :256], image[:256, 256:]]),
+                     photometric="minisblack")
+    page.set_input_files("#upload-image input", str(movie))
+    page.wait_for_function("() => document.querySelector('#message').innerText.includes('opened')")
+    page.wait_for_selector("#frame-row", state="visible")
+    assert "movie.tif [1/3]" in page.locator("#image-select").inner_text()
+    assert page.locator("#frame-row [role=slider]").first.get_attribute("aria-valuemax") == "3"
+    app.select_class(0)
+    app.stroke([(20, 20), (60, 30)])
+    page.locator("#frame-row [role=slider]").first.focus()
+    page.keyboard.press("ArrowRight")  # to frame 2, as a person would with the slider
+    page.wait_for_function(
+        "() => document.querySelector('#image-select').innerText.includes('[2/3]')")
+    app.select_class(1)
+    app.stroke([(120, 150), (180, 160)])
+    app.train()
+    assert "2 classes" in page.locator("#train-status").inner_text()  # both frames' strokes
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "app-stack.png"))
+    page.click("#image-select")
+    page.get_by_role("option").first.click()  # a single image: no slider
+    page.wait_for_selector("#frame-row", state="hidden")
+    assert not app.errors, app.errors
+
+
 def test_sessions_are_separate_and_survive_a_reload(browser, server):
     one = browser.new_context(viewport={"width": 1280, "height": 800})
     two = browser.new_context(viewport={"width": 1280, "height": 800})

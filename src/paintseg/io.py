@@ -346,6 +346,28 @@ def read_image_bytes(data: bytes, filename: str, *, max_pixels: int | None = Non
     return image
 
 
+def read_frames_bytes(data: bytes, filename: str, *, max_pixels: int | None = None,
+                      max_frames: int = 200) -> list[Image]:
+    """The frames of an uploaded file (see ``read_frames``), at most ``max_frames``."""
+    import tempfile
+
+    suffix = Path(filename).suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise PaintsegError(
+            f"{filename}: unsupported file type '{suffix or '(none)'}'; "
+            f"supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}"
+        )
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / Path(filename).name
+        path.write_bytes(data)
+        frames = []
+        for frame in read_frames(path, max_pixels=max_pixels):
+            frames.append(frame)
+            if len(frames) == max_frames:
+                break
+    return frames
+
+
 def as_image(source, *, name: str | None = None, max_pixels: int | None = None) -> Image:
     """Whatever paintseg accepts as an image, as its ``Image``: the one place inputs
     become images, so the app, the notebook and ``Segmenter`` take the same things.

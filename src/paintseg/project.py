@@ -58,6 +58,8 @@ class ProjectImage:
     history: StrokeHistory
     version: int = 0  # bumps when the strokes change; decides what a save rewrites
     uid: str = field(default_factory=new_uid)
+    stack: str | None = None  # the file a frame of a stack came from
+    frame: int = 0  # its frame number in that file (0-based)
 
 
 @dataclass
@@ -163,8 +165,10 @@ def _read_image(folder: Path, item: dict) -> ProjectImage:
                                                       image.shape)
         except (KeyError, TypeError, ValueError, json.JSONDecodeError) as exc:
             raise PaintsegError(f"{strokes}: malformed strokes ({exc})") from None
+    stack = item.get("stack")
     return ProjectImage(image=image, history=history, uid=uid,
-                        version=int(item.get("version", 0)))
+                        version=int(item.get("version", 0)),
+                        stack=None if stack is None else str(stack), frame=int(item.get("frame", 0)))
 
 
 class ProjectWriter:
@@ -294,6 +298,7 @@ def _meta(project: Project) -> dict:
         "images": [{"uid": i.uid, "name": i.image.name, "shape": list(i.image.shape),
                     "pixel_size": None if i.image.pixel_size is None else float(i.image.pixel_size),
                     "unit": str(i.image.unit),
-                    "version": i.version} for i in project.images],
+                    "version": i.version, "stack": i.stack, "frame": i.frame}
+                   for i in project.images],
         "session_id": project.session_id,
     }

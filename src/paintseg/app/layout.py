@@ -6,6 +6,7 @@ from dash import dcc, html
 
 from ..classifiers import CLASSIFIERS
 from ..features.spec import PRESETS
+from .frames import frame_row
 from .render import ramp_css
 from .statistics import statistics_panel
 
@@ -221,6 +222,7 @@ def build_layout(optimise_panel=None, upload_limit_mb: float = 1024) -> html.Div
             dcc.Dropdown(id="image-select", options=[], clearable=False, searchable=False,
                          className="image-select", placeholder="no image"),
             html.Span(id="image-meta", className="image-meta"),
+            frame_row(),
             dcc.Upload(html.Div(["Drop images here or ", html.A("browse")]), id="upload-image",
                        multiple=True, className="upload-zone"),
             html.Span(id="upload-busy", className="image-meta"),

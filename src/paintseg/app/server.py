@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import os
 from pathlib import Path
 from urllib.parse import parse_qs
@@ -17,17 +18,28 @@ from ..annotations import IGNORE, IGNORE_COLOUR
 from ..demo import bundled_demo_path
 from ..errors import PaintsegError
 from ..features.spec import PRESETS, FeatureSpec
-from ..io import as_image, read_image
+from ..io import as_image, read_frames, read_image
 from . import render
+from .frames import register_frames
 from .layout import FAMILY_LABELS, LAYER_HELP, build_layout
 from .messages import error as _error
 from .messages import message as _message
 from .state import Session, SessionStore
 
 ASSETS = Path(__file__).parent / "assets"
+MAX_FRAMES = 200  # frames of a stack the app opens
 MAX_PREVIEW_STEP = 16  # live previews sample at least every 16th pixel
 PREVIEW_PIXELS = 300_000  # a live preview predicts at most about this many pixels
 MAX_UPLOAD_MB = float(os.environ.get("PAINTSEG_MAX_UPLOAD_MB", 1024))
+
+
+def _open(source):
+    """An image to open at start: a file's frames (a list when it is a stack), or
+    anything else ``io.as_image`` takes."""
+    if isinstance(source, str | os.PathLike) and Path(source).is_file():
+        frames = list(itertools.islice(read_frames(source), MAX_FRAMES))
+        return frames if len(frames) > 1 else frames[0]
+    return as_image(source)
 
 
 def _decode_upload(contents: str, filename: str) -> bytes:
@@ -49,7 +61,7 @@ def create_app(images=None, *, data_dir: Path | None = None, project_dir: Path |
     Sessions are saved under ``data_dir`` after every change (none when None); with
     ``project_dir`` every page opens that project folder. See ``SessionStore``.
     """
-    initial = [as_image(p) for p in images or []] or [read_image(bundled_demo_path())]
+    initial = [_open(p) for p in images or []] or [read_image(bundled_demo_path())]
     store = SessionStore(initial, data_dir=data_dir, project_dir=project_dir,
                          expire_after=expire_after)
     app = dash.Dash(__name__, title="paintseg", assets_folder=str(ASSETS),
@@ -66,6 +78,7 @@ def create_app(images=None, *, data_dir: Path | None = None, project_dir: Path |
     _register_routes(app, store)
     _register_callbacks(app, store)
     register_optimise(app, store)
+    register_frames(app, store)
     register_statistics(app, store)
     return app
 

@@ -26,7 +26,7 @@ from ..colours import DEFAULT_COLOURS
 from ..errors import PaintsegError
 from ..features import FeatureSpec, LatticeEstimate, compute_features, estimate_lattice_period, resolve_spec
 from ..guidance import suggest_regions
-from ..io import Image, encode_mask, encode_probabilities, read_image_bytes, read_mask
+from ..io import Image, encode_mask, encode_probabilities, read_frames_bytes, read_mask
 from ..model_io import segmenter_from_bytes, segmenter_to_bytes
 from ..project import Project, ProjectImage, ProjectWriter, is_project, read_project
 from ..segmenter import Segmenter, labels_from_proba
@@ -107,7 +107,8 @@ class Session:
         shared: images never change in place)."""
         with self.lock:
             images = [ProjectImage(image=e.image, uid=e.uid, version=e.version,
-                                   history=StrokeHistory(e.shape, list(e.history.operations)))
+                                   history=StrokeHistory(e.shape, list(e.history.operations)),
+                                   stack=e.stack, frame=e.frame)
                       for e in self.images]
             return Project(images=images, classes=[vars(c).copy() for c in self.classes],
                            features=self.features, classifier=self.classifier,
@@ -122,7 +123,8 @@ class Session:
                       features=project.features or resolve_spec("auto"),
                       classifier=project.classifier, period=project.period)
         session.images = [ImageEntry(image=p.image, history=p.history, version=p.version,
-                                     uid=p.uid) for p in project.images]
+                                     uid=p.uid, stack=p.stack, frame=p.frame)
+                          for p in project.images]
         session.current = project.current
         if project.model is not None:
             session.model = project.model
@@ -130,15 +132,39 @@ class Session:
         return session
 
     # -- images ---------------------------------------------------------------------
-    def add_image(self, image: Image) -> int:
+    def add_image(self, image: Image, *, stack: str | None = None, frame: int = 0,
+                  warm: bool = True) -> int:
         with self.lock:
-            self.images.append(ImageEntry(image=image, history=StrokeHistory(image.shape)))
+            self.images.append(ImageEntry(image=image, history=StrokeHistory(image.shape),
+                                          stack=stack, frame=frame))
             self.current = len(self.images) - 1
-            self.warm_features(self.current)
+            if warm:
+                self.warm_features(self.current)
             return self.current
 
+    def add_frames(self, frames: list[Image], name: str) -> int:
+        """Open every frame of a file; a stack's frames share ``name`` and the page shows
+        a frame slider. Only the first is prepared for training at once."""
+        if len(frames) == 1:
+            return self.add_image(frames[0])
+        with self.lock:
+            first = len(self.images)
+            for k, frame in enumerate(frames):
+                self.add_image(frame, stack=name, frame=k, warm=k == 0)
+            self.current = first
+            return first
+
     def add_upload(self, data: bytes, filename: str, max_pixels: int | None = None) -> int:
-        return self.add_image(read_image_bytes(data, filename, max_pixels=max_pixels))
+        return self.add_frames(read_frames_bytes(data, filename, max_pixels=max_pixels), filename)
+
+    def stack_of(self, index: int | None = None) -> list[int]:
+        """The image indices of the stack the image belongs to, in frame order ([] if
+        it is a single image)."""
+        entry = self.entry(index)
+        if entry.stack is None:
+            return []
+        same = [i for i, e in enumerate(self.images) if e.stack == entry.stack]
+        return sorted(same, key=lambda i: self.images[i].frame)
 
     def entry(self, index: int | None = None) -> ImageEntry:
         if not self.images:
@@ -537,7 +563,8 @@ class SessionStore:
     that one project (created from ``initial_images`` when the folder is new).
     """
 
-    def __init__(self, initial_images: list[Image] | None = None, capacity: int = 64, *,
+    def __init__(self, initial_images: list[Image | list[Image]] | None = None,
+                 capacity: int = 64, *,
                  data_dir: Path | str | None = None, project_dir: Path | str | None = None,
                  expire_after: float | None = None) -> None:
         self._sessions: OrderedDict[str, Session] = OrderedDict()
@@ -564,9 +591,7 @@ class SessionStore:
             session = self._project_session()
         else:
             session = Session()
-            for image in self.initial_images:
-                session.add_image(image)
-            session.current = 0
+            self._open_initial(session)
         self._keep(session)
         return session
 
@@ -642,10 +667,17 @@ class SessionStore:
             project = read_project(self.project_dir)
             return Session.from_project(project)
         session = Session()
-        for image in self.initial_images:
-            session.add_image(image)
-        session.current = 0
+        self._open_initial(session)
         return session
+
+    def _open_initial(self, session: Session) -> None:
+        """The images the server was started with (a list of frames is a stack)."""
+        for item in self.initial_images:
+            if isinstance(item, list):
+                session.add_frames(item, item[0].name.rsplit(" [", 1)[0])
+            else:
+                session.add_image(item)
+        session.current = 0
 
     # -- saving -----------------------------------------------------------------------
     def begin_request(self) -> None:

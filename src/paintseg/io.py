@@ -176,6 +176,8 @@ def _read_rsciio(path: Path, name: str, max_pixels: int) -> tuple[np.ndarray, fl
 
     if path.suffix.lower() == ".mrc":
         _check_mrc_header(path, name, max_pixels)
+    if path.suffix.lower() in (".dm3", ".dm4"):
+        _guard_dm_structs()
     reader = importlib.import_module(f"rsciio.{RSCIIO_READERS[path.suffix.lower()]}")
     signals = reader.file_reader(str(path), lazy=True)
     for signal in signals:
@@ -197,6 +199,33 @@ def _read_rsciio(path: Path, name: str, max_pixels: int) -> tuple[np.ndarray, fl
 
 
 MRC_MODE_BYTES = {0: 1, 1: 2, 2: 4, 3: 4, 4: 8, 6: 2, 12: 2, 101: 0.5}
+
+
+MAX_DM_STRUCT_FIELDS = 1024  # real DM structs have a handful (complex: 2, RGBA: 4)
+
+
+def _guard_dm_structs() -> None:
+    """Refuse DM tag structs with an implausible number of fields before rosettasciio
+    reads them: it builds the field list by tuple concatenation, quadratic in a count
+    taken from the file, and a damaged count kept a 1 MB file busy for minutes."""
+    from rsciio.digitalmicrograph import _api
+
+    reader = _api.DigitalMicrographReader
+    if getattr(reader, "_fields_checked", False):
+        return
+    parse = reader.parse_struct_definition
+
+    def parse_struct_definition(self):
+        start = self.f.tell()
+        self.read_l_or_q(self.f, "big")
+        fields = self.read_l_or_q(self.f, "big")
+        if not 0 <= fields <= MAX_DM_STRUCT_FIELDS:
+            raise PaintsegError(f"damaged DM file: a tag struct declares {fields} fields")
+        self.f.seek(start)
+        return parse(self)
+
+    reader.parse_struct_definition = parse_struct_definition
+    reader._fields_checked = True
 
 
 def _check_mrc_header(path: Path, name: str, max_pixels: int) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import itertools
 import os
@@ -11,17 +10,19 @@ from urllib.parse import parse_qs
 
 import dash
 import numpy as np
-from dash import ALL, Input, Output, State, ctx, html, no_update
+from dash import Input, Output, State, ctx, html, no_update
 from flask import Response, abort, request
 
 from ..annotations import IGNORE, IGNORE_COLOUR
 from ..demo import bundled_demo_path
 from ..errors import PaintsegError
-from ..features.spec import PRESETS, FeatureSpec
+from ..features.spec import PRESETS
 from ..io import as_image, read_frames, read_image
 from . import render
+from .features_panel import register_features
+from .files_panel import MAX_UPLOAD_MB, register_files
 from .frames import register_frames
-from .layout import FAMILY_LABELS, LAYER_HELP, build_layout
+from .layout import LAYER_HELP, build_layout
 from .messages import error as _error
 from .messages import message as _message
 from .state import Session, SessionStore
@@ -30,7 +31,6 @@ ASSETS = Path(__file__).parent / "assets"
 MAX_FRAMES = 200  # frames of a stack the app opens
 MAX_PREVIEW_STEP = 16  # live previews sample at least every 16th pixel
 PREVIEW_PIXELS = 300_000  # a live preview predicts at most about this many pixels
-MAX_UPLOAD_MB = float(os.environ.get("PAINTSEG_MAX_UPLOAD_MB", 1024))
 
 
 def _open(source):
@@ -40,17 +40,6 @@ def _open(source):
         frames = list(itertools.islice(read_frames(source), MAX_FRAMES))
         return frames if len(frames) > 1 else frames[0]
     return as_image(source)
-
-
-def _decode_upload(contents: str, filename: str) -> bytes:
-    if not contents or "," not in contents:
-        raise PaintsegError(f"{filename}: empty upload")
-    header, payload = contents.split(",", 1)
-    size_mb = len(payload) * 3 / 4 / 2**20
-    if size_mb > MAX_UPLOAD_MB:
-        raise PaintsegError(f"{filename} is {size_mb:.0f} MB, over the upload limit of "
-                            f"{MAX_UPLOAD_MB:.0f} MB")
-    return base64.b64decode(payload)
 
 
 def create_app(images=None, *, data_dir: Path | None = None, project_dir: Path | None = None,
@@ -79,6 +68,8 @@ def create_app(images=None, *, data_dir: Path | None = None, project_dir: Path |
     _register_callbacks(app, store)
     register_optimise(app, store)
     register_frames(app, store)
+    register_features(app, store)
+    register_files(app, store)
     register_statistics(app, store)
     return app
 
@@ -256,25 +247,6 @@ def _image_meta(session: Session) -> str:
     return size
 
 
-def _lattice_info(session: Session) -> str:
-    """What the lattice families follow: the period found in the image shown, the
-    user's override, and the period of the current model."""
-    if not session.images:
-        return ""
-    if not session.features.adaptive:
-        return f"The '{session.features.name}' features use fixed scales (no lattice period)."
-    image = session.entry().image
-    text = "This image: " + session.entry().lattice.describe(image.pixel_size_nm) + "."
-    if session.period is not None:
-        text += f" Using {session.period:g} px (your value)."
-    model = session.model
-    if model is not None and getattr(model, "spec_", None) is not None and model.spec_.period:
-        period = model.spec_for(image).period if model.period_nm_ and image.pixel_size_nm else (
-            model.spec_.period)
-        text += f" The model places its lattice features at {period:.1f} px here."
-    return text
-
-
 def _next_step(session: Session, layer: str | None) -> str:
     """One line that says what to do next, from where this session stands."""
     if not session.images:
@@ -301,46 +273,8 @@ def _retrain_live(session: Session):
     return ""
 
 
-def _parse_scales(text: str | None, family: str) -> tuple[float, ...]:
-    """'0.7, 1, 1.6' -> (0.7, 1.0, 1.6); a clear message for anything else."""
-    parts = [p for p in (text or "").replace(";", ",").replace(" ", ",").split(",") if p]
-    try:
-        return tuple(float(p) for p in parts)
-    except ValueError:
-        raise PaintsegError(f"{FAMILY_LABELS[family]}: '{text}' is not a list of numbers "
-                            "(e.g. 1, 2, 4)") from None
-
-
-def _spec_from_controls(on_values, scale_texts) -> FeatureSpec:
-    """The custom filter bank from the per-family rows (in FAMILY_LABELS order)."""
-    filters = {}
-    for family, on, text in zip(FAMILY_LABELS, on_values, scale_texts, strict=True):
-        if not on:
-            continue
-        if family == "intensity":
-            filters[family] = ()
-            continue
-        scales = _parse_scales(text, family)
-        if not scales:
-            raise PaintsegError(f"{FAMILY_LABELS[family]}: give its scales (e.g. 1, 2, 4)")
-        filters[family] = scales
-    return FeatureSpec(filters=filters, name="custom")
-
-
-def _controls_from_spec(spec: FeatureSpec) -> tuple[list, list]:
-    """Per-family row values (on, scales text) showing ``spec`` as it is."""
-    on = [[family] if family in spec.filters else [] for family in FAMILY_LABELS]
-    texts = ["" if family == "intensity" else ", ".join(f"{s:g}" for s in spec.filters.get(family, ()))
-             for family in FAMILY_LABELS]
-    return on, texts
-
-
 def _register_callbacks(app: dash.Dash, store: SessionStore) -> None:  # noqa: C901
-    def session_or_raise(session_id) -> Session:
-        session = store.get(session_id)
-        if session is None:
-            raise PaintsegError("this session has expired: reload the page")
-        return session
+    session_or_raise = store.require
 
     @app.callback(
         Output("session-id", "data"), Output("rev", "data", allow_duplicate=True),
@@ -553,166 +487,6 @@ def _register_callbacks(app: dash.Dash, store: SessionStore) -> None:  # noqa: C
             return no_update, legend, bar
         return _next_step(session, layer), legend, bar
 
-    @app.callback(
-        Output("lattice-info", "children"),
-        Output("message", "children", allow_duplicate=True),
-        Input("lattice-period", "value"), Input("rev", "data"), Input("feature-summary", "children"),
-        State("session-id", "data"),
-        prevent_initial_call=True,
-    )
-    def lattice_period(period, _, __, session_id):
-        session = store.get(session_id)
-        if session is None:
-            return no_update, no_update
-        if ctx.triggered_id == "lattice-period":
-            try:
-                session.set_period(period)
-            except PaintsegError as exc:
-                return _lattice_info(session), _error(exc)
-            return _lattice_info(session), ""
-        return _lattice_info(session), no_update  # leave other callbacks' messages alone
-
-    @app.callback(
-        Output("feature-preset", "value"),
-        Output({"type": "family-on", "family": ALL}, "value"),
-        Output({"type": "family-scales", "family": ALL}, "value"),
-        Output("feature-summary", "children"),
-        Output("message", "children", allow_duplicate=True),
-        Input("feature-preset", "value"),
-        Input({"type": "family-on", "family": ALL}, "value"),
-        Input({"type": "family-scales", "family": ALL}, "value"),
-        Input("classifier", "value"), State("session-id", "data"),
-        prevent_initial_call=True,
-    )
-    def choose_features(preset, on_values, scale_texts, classifier, session_id):
-        session = store.get(session_id)
-        n = len(FAMILY_LABELS)
-        if session is None:
-            return no_update, [no_update] * n, [no_update] * n, no_update, no_update
-        trigger = ctx.triggered_id
-        try:
-            if trigger == "classifier":
-                session.classifier = classifier
-                return no_update, [no_update] * n, [no_update] * n, no_update, no_update
-            if trigger == "feature-preset" and preset in PRESETS:
-                spec = PRESETS[preset]
-            elif trigger == "feature-preset":
-                spec = session.features
-            else:
-                spec = _spec_from_controls(on_values, scale_texts)
-                preset = "custom"
-            session.set_features(spec)
-        except PaintsegError as exc:
-            return "custom", [no_update] * n, [no_update] * n, no_update, _error(exc)
-        on, texts = _controls_from_spec(spec)
-        summary = f"{spec.n_features} features per pixel" + (
-            ", plus lattice descriptors at the image's own period" if spec.adaptive else "")
-        return preset, on, texts, summary, no_update  # other callbacks' messages stay
-
-    # Oversized files are stopped in the browser, before they are sent.
-    app.clientside_callback(
-        """function(contents, names, limitMb) {
-            if (!contents) return [window.dash_clientside.no_update, window.dash_clientside.no_update];
-            const keep = {contents: [], names: []}, refused = [];
-            contents.forEach(function (c, i) {
-                const mb = (c.length - c.indexOf(",") - 1) * 0.75 / 1048576;
-                if (mb > limitMb) refused.push(names[i] + " is " + Math.round(mb) +
-                    " MB, over the upload limit of " + limitMb + " MB");
-                else { keep.contents.push(c); keep.names.push(names[i]); }
-            });
-            const msg = refused.length ? {type: "Span", namespace: "dash_html_components",
-                props: {children: refused.join("; "), className: "msg msg-error"}}
-                : window.dash_clientside.no_update;
-            return [keep.contents.length ? keep : window.dash_clientside.no_update, msg];
-        }""",
-        Output("upload-checked", "data"), Output("message", "children", allow_duplicate=True),
-        Input("upload-image", "contents"), State("upload-image", "filename"),
-        State("upload-limit", "data"),
-        prevent_initial_call=True,
-    )
-
-    @app.callback(
-        Output("rev", "data", allow_duplicate=True),
-        Output("message", "children", allow_duplicate=True),
-        Input("upload-checked", "data"),
-        State("session-id", "data"), State("rev", "data"),
-        prevent_initial_call=True,
-        running=[(Output("upload-busy", "children"), "Reading upload…", "")],
-    )
-    def upload_images(checked, session_id, rev):
-        if not checked or not checked.get("contents"):
-            return no_update, no_update
-        contents, filenames = checked["contents"], checked["names"]
-        session = store.get(session_id)
-        if session is None:
-            return no_update, _error(PaintsegError("this session has expired: reload the page"))
-        opened, problems = [], []
-        for content, name in zip(contents, filenames, strict=False):
-            try:
-                session.add_upload(_decode_upload(content, name), name)
-                opened.append(name)
-            except PaintsegError as exc:
-                problems.append(str(exc))
-        if problems:
-            return (rev + 1 if opened else no_update), _message("; ".join(problems), "error")
-        return rev + 1, _message(f"opened {', '.join(opened)}", "ok")
-
-    @app.callback(
-        Output("rev", "data", allow_duplicate=True),
-        Output("message", "children", allow_duplicate=True),
-        Input("import-model", "contents"), Input("import-strokes", "contents"),
-        State("import-model", "filename"), State("import-strokes", "filename"),
-        State("session-id", "data"), State("rev", "data"),
-        prevent_initial_call=True,
-    )
-    def import_files(model, strokes, model_name, strokes_name, session_id, rev):
-        try:
-            session = session_or_raise(session_id)
-            if ctx.triggered_id == "import-model" and model:
-                session.import_model(_decode_upload(model, model_name), model_name)
-                return rev + 1, _message(f"using model {model_name}", "ok")
-            if ctx.triggered_id == "import-strokes" and strokes:
-                session.import_strokes(_decode_upload(strokes, strokes_name), strokes_name)
-                return rev + 1, _message(f"imported strokes from {strokes_name}", "ok")
-        except PaintsegError as exc:
-            return no_update, _error(exc)
-        return no_update, no_update
-
-    @app.callback(
-        Output("download", "data"), Output("message", "children", allow_duplicate=True),
-        Input("export-mask-png", "n_clicks"), Input("export-mask-tif", "n_clicks"),
-        Input("export-proba", "n_clicks"), Input("export-model", "n_clicks"),
-        Input("export-strokes", "n_clicks"), Input("export-overlay", "n_clicks"),
-        Input("export-tiles", "n_clicks"), State("tile-size", "value"),
-        State("session-id", "data"),
-        prevent_initial_call=True,
-    )
-    def export(*args):
-        tile, session_id = args[-2], args[-1]
-        try:
-            session = session_or_raise(session_id)
-            stem = session.entry().name.rsplit(".", 1)[0] or "image"
-            trigger = ctx.triggered_id
-            if trigger == "export-mask-png":
-                data, name = session.export_mask(".png"), f"{stem}_mask.png"
-            elif trigger == "export-mask-tif":
-                data, name = session.export_mask(".tif"), f"{stem}_mask.tif"
-            elif trigger == "export-proba":
-                data, name = session.export_probabilities(), f"{stem}_proba.tif"
-            elif trigger == "export-model":
-                data, name = session.export_model(), "model.paintseg"
-            elif trigger == "export-strokes":
-                data, name = session.export_strokes(), f"{stem}_strokes.png"
-            elif trigger == "export-overlay":
-                data, name = session.export_overlay(), f"{stem}_overlay.png"
-            elif trigger == "export-tiles":
-                data, name = session.export_tiles(int(tile or 0)), f"{stem}_tiles.zip"
-            else:
-                return no_update, no_update
-        except (PaintsegError, ValueError, TypeError) as exc:
-            return no_update, _error(exc if isinstance(exc, PaintsegError) else PaintsegError(
-                "tile size must be a whole number of pixels"))
-        return dash.dcc.send_bytes(data, name), _message(f"saved {name}", "ok")
 
 
 def _train_status(summary: dict):

@@ -610,6 +610,13 @@ class SessionStore:
         self._keep(session)
         return session
 
+    def require(self, session_id: str | None) -> Session:
+        """The session with this id; PaintsegError (for the page) when there is none."""
+        session = self.get(session_id)
+        if session is None:
+            raise PaintsegError("this session has expired: reload the page")
+        return session
+
     def _keep(self, session: Session) -> None:
         session.last_used = time.monotonic()
         touched = getattr(self._touched, "ids", None)

@@ -7,10 +7,12 @@ Everything that touches image files lives here. Readers return an ``Image``: a
 from __future__ import annotations
 
 import io as _io
+import itertools
 import logging
 import os
 import struct
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -360,24 +362,21 @@ def _rsciio_stack(path: Path):
 
 def read_image_bytes(data: bytes, filename: str, *, max_pixels: int | None = None) -> Image:
     """Read an uploaded image from memory (rosettasciio formats via a temp file)."""
-    import tempfile
-
-    suffix = Path(filename).suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES:
-        raise PaintsegError(
-            f"{filename}: unsupported file type '{suffix or '(none)'}'; "
-            f"supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}"
-        )
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / Path(filename).name
-        path.write_bytes(data)
-        image = read_image(path, max_pixels=max_pixels)
-    return image
+    with _as_file(data, filename) as path:
+        return read_image(path, max_pixels=max_pixels)
 
 
 def read_frames_bytes(data: bytes, filename: str, *, max_pixels: int | None = None,
                       max_frames: int = 200) -> list[Image]:
     """The frames of an uploaded file (see ``read_frames``), at most ``max_frames``."""
+    with _as_file(data, filename) as path:
+        return list(itertools.islice(read_frames(path, max_pixels=max_pixels), max_frames))
+
+
+@contextmanager
+def _as_file(data: bytes, filename: str) -> Iterator[Path]:
+    """Uploaded bytes as a temporary file of the same name (the readers want a path);
+    an unsupported type is refused before anything is written."""
     import tempfile
 
     suffix = Path(filename).suffix.lower()
@@ -389,12 +388,7 @@ def read_frames_bytes(data: bytes, filename: str, *, max_pixels: int | None = No
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / Path(filename).name
         path.write_bytes(data)
-        frames = []
-        for frame in read_frames(path, max_pixels=max_pixels):
-            frames.append(frame)
-            if len(frames) == max_frames:
-                break
-    return frames
+        yield path
 
 
 def as_image(source, *, name: str | None = None, max_pixels: int | None = None) -> Image:

@@ -85,20 +85,6 @@ def predict_frames(seg: Segmenter, source: Path, *, tile: int = DEFAULT_TILE,
         yield frame, tiled_proba(seg, frame, tile=tile)
 
 
-def _frame_labels(seg: Segmenter, frame: Image, tile: int) -> np.ndarray:
-    """A frame's class ids, tile by tile: no (H, W, K) probabilities held at once."""
-    labels = np.zeros(frame.shape, np.uint8 if seg.classes_.max() < 256 else np.uint16)
-
-    def put(t, block):
-        r0, c0, r1, c1 = t.core
-        labels[r0:r1, c0:c1] = block
-
-    if max(frame.shape) <= tile:
-        return labels_from_proba(seg.predict_proba(frame), seg.classes_)
-    tiled_labels(seg, frame, tile=tile, sink=put)
-    return labels
-
-
 def predict_file(seg: Segmenter, source: Path, target: Path, *, proba: bool = False,
                  tile: int = DEFAULT_TILE,
                  on_frame: Callable[[Image, np.ndarray], None] | None = None) -> FileOutcome:
@@ -117,7 +103,7 @@ def predict_file(seg: Segmenter, source: Path, target: Path, *, proba: bool = Fa
                 outcome.frames += 1
         else:  # masks only: memory bounded by the image, its mask and one tile
             for frame in read_frames(source):
-                labels.append(_frame_labels(seg, frame, tile))
+                labels.append(tiled_labels(seg, frame, tile=tile))
                 outcome.frames += 1
         outcome.written = _write_outputs(seg, labels, probas, Path(target))
     except PaintsegError as exc:

@@ -115,14 +115,23 @@ def predict_proba(seg: Segmenter, image, *, tile: int = DEFAULT_TILE,
 def predict(seg: Segmenter, image, *, tile: int = DEFAULT_TILE,
             value_range: tuple[float, float] | None = None,
             sink: Callable[[Tile, np.ndarray], None] | None = None) -> np.ndarray | None:
-    """Class ids (H, W) of an image of any size. With ``sink``, each tile's labels go
-    to ``sink(tile, labels)`` as they finish and nothing is gathered (returns None)."""
+    """Class ids (H, W) of an image of any size, filled tile by tile (no (H, W, K)
+    probabilities held at once). With ``sink``, each tile's labels go to
+    ``sink(tile, labels)`` as they finish and nothing is gathered (returns None)."""
+    h, w = image.shape[:2]
+    if sink is None and h <= tile and w <= tile:
+        return labels_from_proba(seg.predict_proba(image, value_range=value_range), seg.classes_)
+    labels = None
     if sink is None:
-        return labels_from_proba(predict_proba(seg, image, tile=tile, value_range=value_range),
-                                 seg.classes_)
+        labels = np.zeros((h, w), np.uint8 if seg.classes_.max() < 256 else np.uint16)
+
+        def sink(t: Tile, block: np.ndarray) -> None:
+            r0, c0, r1, c1 = t.core
+            labels[r0:r1, c0:c1] = block
+
     for t, proba in predict_tiles(seg, image, tile=tile, value_range=value_range):
         sink(t, labels_from_proba(proba, seg.classes_))
-    return None
+    return labels
 
 
 PREVIEW_TREES = 16  # trees of a forest a preview asks (a third of the default's 48)

@@ -521,6 +521,9 @@ def run_app(
              "[default: $PAINTSEG_DATA_DIR or ~/.local/share/paintseg].")] = None,
     expire_hours: Annotated[float, typer.Option(
         help="Hours after which an idle session leaves memory (its folder stays).")] = 24.0,
+    processes: Annotated[int | None, typer.Option(
+        help="Worker processes that train and predict, at a lower priority so pages keep "
+             "answering [default: one per core, at most 4; 0: inside the server].")] = None,
 ) -> None:
     """Start the web app (on the bundled demo image when no image is given)."""
     from .app import serve
@@ -529,8 +532,11 @@ def run_app(
         _fail(f"--project {project}: not a folder")
     if not expire_hours > 0:
         _fail("--expire-hours must be positive")
+    if processes is not None and not 0 <= processes <= 64:
+        _fail("--processes must be between 0 and 64")
     serve(images or [], host=host, port=port, debug=debug, open_browser=not no_browser,
-          data_dir=data_dir, project_dir=project, expire_hours=expire_hours)
+          data_dir=data_dir, project_dir=project, expire_hours=expire_hours,
+          processes=processes)
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import threading
 import webbrowser
@@ -31,7 +32,8 @@ def default_data_dir() -> Path:
 
 def serve(images, host: str = "127.0.0.1", port: int = 8050, debug: bool = False,
           open_browser: bool = True, threads: int = 32, *, data_dir: Path | None = None,
-          project_dir: Path | None = None, expire_hours: float | None = 24.0) -> None:
+          project_dir: Path | None = None, expire_hours: float | None = 24.0,
+          processes: int | None = None) -> None:
     """Start the app on ``host:port`` with ``images`` (or the bundled demo) open.
 
     Every session is autosaved under ``data_dir`` (default :func:`default_data_dir`);
@@ -40,12 +42,15 @@ def serve(images, host: str = "127.0.0.1", port: int = 8050, debug: bool = False
     address and, when asked and a person is at a terminal, opens it in the browser.
     ``debug`` runs Dash's development server instead. A training holds its request's
     thread for its whole length, so ``threads`` is well above the sessions that train
-    at once: with 8, ten trainings left no thread for painting (2 s waits).
+    at once: with 8, ten trainings left no thread for painting (2 s waits). Trainings
+    run on ``processes`` lower-priority worker processes (None: one per core, at most
+    four; 0: in the request threads), so painting answers while they run.
     """
     from .server import create_app
 
     app = create_app(images, data_dir=data_dir or default_data_dir(), project_dir=project_dir,
-                     expire_after=None if expire_hours is None else expire_hours * 3600)
+                     expire_after=None if expire_hours is None else expire_hours * 3600,
+                     processes=processes)
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"
     if debug:
         app.run(host=host, port=port, debug=True)
@@ -57,9 +62,16 @@ def serve(images, host: str = "127.0.0.1", port: int = 8050, debug: bool = False
               "and a session is only as private as its id", file=sys.stderr, flush=True)
     if open_browser and sys.stdout.isatty():
         threading.Timer(0.5, webbrowser.open, args=(url,)).start()
+    signal.signal(signal.SIGTERM, _stop)  # `kill` stops it as Ctrl-C does, workers included
     try:
         server.run()
     except KeyboardInterrupt:
         pass
     finally:
         server.close()
+        if app.paintseg_store.workers is not None:
+            app.paintseg_store.workers.close()
+
+
+def _stop(signum, frame) -> None:
+    raise KeyboardInterrupt

@@ -19,6 +19,7 @@ from ..errors import PaintsegError
 from ..features.spec import PRESETS
 from ..io import as_image, read_frames, read_image
 from . import render
+from .compute import Workers
 from .features_panel import register_features
 from .files_panel import MAX_UPLOAD_MB, register_files
 from .frames import register_frames
@@ -43,16 +44,21 @@ def _open(source):
 
 
 def create_app(images=None, *, data_dir: Path | None = None, project_dir: Path | None = None,
-               expire_after: float | None = None) -> dash.Dash:
+               expire_after: float | None = None, processes: int | None = 0) -> dash.Dash:
     """Build the Dash app; ``images`` (paths, arrays, ``Image``s or HyperSpy signals:
     anything ``io.as_image`` takes) open in every new session.
 
     Sessions are saved under ``data_dir`` after every change (none when None); with
     ``project_dir`` every page opens that project folder. See ``SessionStore``.
+    Trainings and whole-image predictions run on ``processes`` worker processes
+    (``compute.Workers``; None: one per core; 0: in the request's own thread).
     """
     initial = [_open(p) for p in images or []] or [read_image(bundled_demo_path())]
+    workers = Workers(processes) if processes != 0 else None
+    if workers is not None:
+        workers.start()
     store = SessionStore(initial, data_dir=data_dir, project_dir=project_dir,
-                         expire_after=expire_after)
+                         expire_after=expire_after, workers=workers)
     app = dash.Dash(__name__, title="paintseg", assets_folder=str(ASSETS),
                     update_title=None, suppress_callback_exceptions=True)
     from .optimise import optimise_panel, register_optimise

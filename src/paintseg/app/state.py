@@ -24,7 +24,7 @@ import numpy as np
 from ..annotations import IGNORE, IGNORE_COLOUR, Stroke, StrokeHistory
 from ..colours import DEFAULT_COLOURS
 from ..errors import PaintsegError
-from ..features import FeatureSpec, LatticeEstimate, compute_features, estimate_lattice_period, resolve_spec
+from ..features import FeatureSpec, LatticeEstimate, estimate_lattice_period, resolve_spec
 from ..guidance import suggest_regions
 from ..io import Image, encode_mask, encode_probabilities, read_frames_bytes, read_mask
 from ..model_io import segmenter_from_bytes, segmenter_to_bytes
@@ -32,6 +32,7 @@ from ..project import Project, ProjectImage, ProjectWriter, is_project, read_pro
 from ..segmenter import Segmenter, labels_from_proba
 from ..tiles import preview_proba
 from . import render
+from .compute import Workers, fit_segmenter, predict_proba, warm_features
 
 MAX_CLASSES = 254  # stroke label 255 is IGNORE
 MODEL_SAVE_DELAY_S = 5.0  # a session's model is saved once it has not changed for this long
@@ -95,6 +96,7 @@ class Session:
     acknowledged: dict[str, int] = field(default_factory=dict)  # page -> last stroke seq
     optimisation: object | None = None  # the AutoML search of this session, if any
     last_used: float = field(default_factory=time.monotonic)
+    workers: Workers | None = field(default=None, repr=False, compare=False)  # None: in-process
 
     def __post_init__(self) -> None:
         if not self.classes:
@@ -188,7 +190,8 @@ class Session:
     def warm_features(self, index: int) -> None:
         """Compute the current feature stack in the background, ready for training."""
         image, spec = self.images[index].image, self.features
-        threading.Thread(target=_quietly, args=(compute_features, image, spec), daemon=True).start()
+        threading.Thread(target=_quietly, args=(self._heavy, warm_features, image, spec),
+                         daemon=True).start()
 
     # -- classes --------------------------------------------------------------------
     def add_class(self, name: str | None = None) -> ClassInfo:
@@ -377,15 +380,19 @@ class Session:
                         class_names=names, class_colours=colours,
                         period=self.period if self.features.adaptive else None,
                         estimate=not live)
+        with self.lock:
+            index = self.current
+            shown = None if live else self.entry(index).image
         t0 = time.perf_counter()
-        seg.fit(images, masks)
+        seg, proba = self._heavy(fit_segmenter, seg, images, masks, shown)
         with self.lock:
             self.model = seg
             self.model_version += 1
             self.results.clear()
             self.previews.clear()
-        if not live:
-            self.result()
+            if proba is not None:
+                self.results[index] = Result(self.model_version, proba,
+                                             labels_from_proba(proba, seg.classes_), seg.classes_)
         accuracy = ("live mode: press Train (T) for the accuracy estimate" if live
                     else seg.describe_accuracy())
         return {"seconds": time.perf_counter() - t0, **seg.training_summary_,
@@ -414,12 +421,19 @@ class Session:
             if cached is not None:
                 return cached
             model, version, image = self.model, self.model_version, self.entry(index).image
-        proba = model.predict_proba(image)
+        proba = self._heavy(predict_proba, model, image)
         result = Result(version, proba, labels_from_proba(proba, model.classes_), model.classes_)
         with self.lock:
             if version == self.model_version:
                 self.results[index] = result
         return result
+
+    def _heavy(self, function, *args):
+        """Training and whole-image prediction: on this session's worker process when
+        the server has ``Workers`` (so pages keep answering), else right here."""
+        if self.workers is None:
+            return function(*args)
+        return self.workers.run(self.id, function, *args)
 
     def preview(self, index: int, box: tuple[int, int, int, int], step: int) -> Result | None:
         """The model's quick look at part of an image (``tiles.preview_proba``): every
@@ -566,8 +580,9 @@ class SessionStore:
     def __init__(self, initial_images: list[Image | list[Image]] | None = None,
                  capacity: int = 64, *,
                  data_dir: Path | str | None = None, project_dir: Path | str | None = None,
-                 expire_after: float | None = None) -> None:
+                 expire_after: float | None = None, workers: Workers | None = None) -> None:
         self._sessions: OrderedDict[str, Session] = OrderedDict()
+        self.workers = workers
         self._writers: dict[str, ProjectWriter] = {}
         self._lock = threading.RLock()
         self._touched = threading.local()
@@ -619,6 +634,7 @@ class SessionStore:
 
     def _keep(self, session: Session) -> None:
         session.last_used = time.monotonic()
+        session.workers = self.workers
         touched = getattr(self._touched, "ids", None)
         if touched is not None:
             touched.add(session.id)
@@ -636,6 +652,8 @@ class SessionStore:
                 break  # ordered least recently used first
             self._save_quietly(other)
             del self._sessions[sid]
+            if self.workers is not None:
+                self.workers.forget(sid)
             writer = self._writers.get(sid)
             if writer is not None and not writer.busy:  # a busy one is flushed on reopening
                 del self._writers[sid]

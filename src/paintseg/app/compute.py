@@ -1,0 +1,152 @@
+"""Where the app's heavy work runs: a few worker processes at a lower CPU priority.
+
+Training and whole-image prediction take seconds of CPU. Run in the server's own
+threads they compete with every page's painting and layer switching for the GIL and
+the cores: with ten sessions training at once on two cores, a stroke waited 0.3 s
+(p95) for its acknowledgement. In ``Workers`` they run in separate processes started
+with ``spawn`` (the server has threads, and forking a threaded process is unsafe) and
+lowered in priority (``nice``), so the operating system serves the pages first and
+trainings share what is left.
+
+Each key (a session id) sticks to one worker once placed: a worker keeps the feature
+stacks it computed in its cache, so retraining after a new stroke does not recompute
+them; a key only moves when its worker is busy and another is idle. Nothing here is
+specific to the app's state: the functions run in the workers take and return plain
+arrays and estimators.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+import numpy as np
+
+from ..errors import PaintsegError
+from ..features import compute_features
+from ..segmenter import Segmenter
+
+WORKER_NICENESS = 10  # a worker yields the CPU to the server's request threads
+PARENT_POLL_S = 0.5  # how often a worker checks that the server still runs
+
+
+def default_processes() -> int:
+    """One worker per core, at most four (each training uses every core it gets)."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def _start_worker(niceness: int, parent: int) -> None:
+    """In each worker: lower its priority, and end it when the server is gone (killed
+    servers leave their pool's processes behind otherwise)."""
+    if niceness and hasattr(os, "nice"):
+        os.nice(niceness)
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL_S)
+    os._exit(0)
+
+
+def _ready() -> None:
+    """Nothing: submitted to start a worker (its imports happen on unpickling)."""
+
+
+def fit_segmenter(seg: Segmenter, images: Sequence, masks: Sequence[np.ndarray],
+                  predict=None) -> tuple[Segmenter, np.ndarray | None]:
+    """Fit ``seg``; with ``predict`` (an image), also its probabilities, while that
+    image's features are still in this process's cache."""
+    seg.fit(images, masks)
+    return seg, None if predict is None else seg.predict_proba(predict)
+
+
+def warm_features(image, spec) -> None:
+    """Compute an image's feature stack into this process's cache, ready for training."""
+    compute_features(image, spec)
+
+
+def predict_proba(seg: Segmenter, image) -> np.ndarray:
+    """The fitted segmenter's (H, W, K) probabilities for ``image``."""
+    return seg.predict_proba(image)
+
+
+class Workers:
+    """A fixed set of single-process pools, started on first use.
+
+    ``processes=0`` runs everything in the calling thread instead (no pool).
+    """
+
+    def __init__(self, processes: int | None = None, niceness: int = WORKER_NICENESS) -> None:
+        self.processes = default_processes() if processes is None else int(processes)
+        self.niceness = niceness
+        self._pools: list[ProcessPoolExecutor | None] = [None] * self.processes
+        self._busy = [0] * self.processes
+        self._placed: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def run(self, key: str, function: Callable, *args):
+        """``function(*args)`` on the worker of ``key``; its result, or its exception."""
+        if self.processes == 0:
+            return function(*args)
+        index, pool = self._acquire(key)
+        try:
+            return pool.submit(function, *args).result()
+        except BrokenProcessPool:
+            with self._lock:
+                if self._pools[index] is pool:
+                    self._pools[index] = None
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise PaintsegError("the worker process stopped (out of memory?): "
+                                "try again, with fewer or smaller images") from None
+        finally:
+            with self._lock:
+                self._busy[index] -= 1
+
+    def start(self) -> None:
+        """Start every worker now (each imports the core, about 2 s) rather than at the
+        first training, which would otherwise wait for it."""
+        for index in range(self.processes):
+            with self._lock:
+                pool = self._pool(index)
+            pool.submit(_ready)
+
+    def _pool(self, index: int) -> ProcessPoolExecutor:
+        if self._pools[index] is None:
+            self._pools[index] = ProcessPoolExecutor(
+                max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                initializer=_start_worker, initargs=(self.niceness, os.getpid()))
+        return self._pools[index]
+
+    def _acquire(self, key: str) -> tuple[int, ProcessPoolExecutor]:
+        """The key's worker; a new key goes to the worker with the fewest keys, and a
+        key whose worker is busy moves to an idle one (waiting costs more than
+        recomputing features)."""
+        with self._lock:
+            index = self._placed.get(key)
+            idle = [i for i in range(self.processes) if self._busy[i] == 0]
+            if index is None or (self._busy[index] and idle):
+                load = list(self._placed.values())
+                index = min(idle or range(self.processes), key=load.count)
+                self._placed[key] = index
+            pool = self._pool(index)
+            self._busy[index] += 1
+            return index, pool
+
+    def forget(self, key: str) -> None:
+        """Let ``key`` be placed afresh next time (its session has left memory)."""
+        with self._lock:
+            self._placed.pop(key, None)
+
+    def close(self) -> None:
+        """Stop every worker process."""
+        with self._lock:
+            pools, self._pools = self._pools, [None] * self.processes
+        for pool in pools:
+            if pool is not None:
+                pool.shutdown(wait=False, cancel_futures=True)

@@ -550,14 +550,14 @@ class MaskFile:
 def read_mask_frames(path) -> MaskFile:
     """A mask file's frames: a multi-page TIFF or a 3-D .npy is a stack (ImageJ's frame
     interval gives the times), any other mask file one frame. Pixel size from the file."""
-    from .io import _tiff_pixel_size, read_image
+    from .io import read_image, tiff_pixel_size
 
     path = Path(path)
     if not path.is_file():
         raise PaintsegError(f"mask not found: {path}")
     suffix = path.suffix.lower()
     if suffix in (".tif", ".tiff"):
-        return _read_tiff_frames(path, _tiff_pixel_size)
+        return _read_tiff_frames(path, tiff_pixel_size)
     if suffix == ".npy":
         try:
             data = np.load(path, allow_pickle=False)

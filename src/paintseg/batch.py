@@ -25,8 +25,9 @@ import numpy as np
 from .errors import PaintsegError
 from .files import atomic_write_bytes
 from .io import SUPPORTED_SUFFIXES, Image, encode_mask, encode_probabilities, read_frames
+from .lazy_io import ZARR_SUFFIX, LazyImage, is_zarr, open_lazy, write_label_tiles
 from .segmenter import Segmenter, labels_from_proba
-from .tiles import DEFAULT_TILE
+from .tiles import DEFAULT_TILE, predict_tiles, tile_side
 from .tiles import predict as tiled_labels
 from .tiles import predict_proba as tiled_proba
 
@@ -51,9 +52,10 @@ def expand_inputs(inputs: Iterable[Path | str]) -> list[Path]:
     found: list[Path] = []
     for item in inputs:
         path = Path(item)
-        if path.is_dir():
+        if path.is_dir() and not is_zarr(path):
             found += sorted(p for p in path.iterdir()
-                            if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES)
+                            if (p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES)
+                            or is_zarr(p))
         elif not path.exists() and glob.has_magic(str(item)):
             found += sorted(Path(p) for p in glob.glob(str(item)) if Path(p).is_file())
         else:
@@ -65,8 +67,9 @@ def mask_targets(sources: list[Path], out: Path) -> list[tuple[Path, Path]]:
     """(source, mask path) pairs: ``out`` itself for one input and a file name, else
     ``out/<stem>_mask.png`` per input."""
     if len(sources) == 1 and out.suffix and not out.is_dir():
-        if out.suffix.lower() not in (".png", ".tif", ".tiff"):
-            raise PaintsegError(f"--out must end in .png or .tif (or be a folder), not '{out.suffix}'")
+        if out.suffix.lower() not in (".png", ".tif", ".tiff", ZARR_SUFFIX):
+            raise PaintsegError(f"--out must end in .png, .tif or .zarr (or be a folder), "
+                                f"not '{out.suffix}'")
         return [(sources[0], out)]
     if out.exists() and not out.is_dir():
         raise PaintsegError(f"several inputs need a folder for --out, and {out} is a file")
@@ -92,6 +95,15 @@ def predict_file(seg: Segmenter, source: Path, target: Path, *, proba: bool = Fa
     multi-page TIFF) and, if asked, its probabilities; errors become the outcome."""
     outcome = FileOutcome(Path(source))
     try:
+        if is_zarr(source) and (proba or on_frame is not None):
+            raise PaintsegError(f"{Path(source).name}: a Zarr image is predicted tile by tile "
+                                "into its mask only (no probabilities, no statistics)")
+        lazy = open_lazy(source) if not proba and on_frame is None else None
+        if lazy is not None:  # huge, tiled or Zarr: read and written tile by tile
+            with lazy:
+                outcome.written = [_stream_mask(seg, lazy, Path(target), tile)]
+            outcome.frames = 1
+            return outcome
         labels, probas = [], []
         if proba or on_frame is not None:  # the probabilities are wanted: keep them
             for frame, p in predict_frames(seg, source, tile=tile):
@@ -113,6 +125,14 @@ def predict_file(seg: Segmenter, source: Path, target: Path, *, proba: bool = Fa
     except OSError as exc:  # an output folder that cannot be written, a full disk
         outcome.error = f"{Path(source).name}: cannot write output ({exc.strerror or exc})"
     return outcome
+
+
+def _stream_mask(seg: Segmenter, image: LazyImage, target: Path, tile: int) -> Path:
+    """Predict a lazily read image tile by tile into a tiled TIFF or Zarr mask."""
+    dtype = np.uint8 if seg.classes_.max() < 256 else np.uint16
+    labels = (labels_from_proba(p, seg.classes_).astype(dtype, copy=False)
+              for _, p in predict_tiles(seg, image, tile=tile))
+    return write_label_tiles(target, image.shape, tile_side(tile), dtype, labels)
 
 
 def _write_outputs(seg: Segmenter, labels: list[np.ndarray], probas: list[np.ndarray],

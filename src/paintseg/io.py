@@ -73,7 +73,8 @@ def max_pixels_default() -> int:
         return DEFAULT_MAX_PIXELS
 
 
-def _check_size(shape, name: str, max_pixels: int) -> None:
+def check_size(shape, name: str, max_pixels: int) -> None:
+    """Refuse an image above ``max_pixels`` or below 2 px a side, in one line."""
     h, w = int(shape[0]), int(shape[1])
     if h * w > max_pixels:
         raise PaintsegError(
@@ -109,7 +110,7 @@ def _read_pil(source, name: str, max_pixels: int, indices: bool = False) -> np.n
 
     PILImage.MAX_IMAGE_PIXELS = None  # we check the size ourselves, before decoding
     with PILImage.open(source) as im:
-        _check_size((im.height, im.width), name, max_pixels)
+        check_size((im.height, im.width), name, max_pixels)
         if im.mode in ("I;16", "I;16B", "I;16L", "I", "F") or (indices and im.mode == "P"):
             data = np.array(im)
         else:
@@ -128,7 +129,7 @@ def _read_tiff(source, name: str, max_pixels: int) -> tuple[np.ndarray, float | 
         page = tif.pages[0]
         shape = page.shape
         spatial = shape[:2] if not (len(shape) == 3 and shape[0] in (3, 4)) else shape[1:]
-        _check_size(spatial, name, max_pixels)
+        check_size(spatial, name, max_pixels)
         if int(np.prod(shape, dtype=np.float64)) > 4 * max_pixels:  # samples or planes beyond RGBA
             raise PaintsegError(f"{name} holds {'x'.join(map(str, shape))} values, over the limit "
                                 f"of {max_pixels:,} pixels of up to 4 samples")
@@ -137,11 +138,11 @@ def _read_tiff(source, name: str, max_pixels: int) -> tuple[np.ndarray, float | 
             data = np.moveaxis(data, 0, -1)
         if data.ndim == 3 and page.axes.endswith("S") and data.shape[-1] > 4:
             data = data[..., 0]  # extra samples per pixel: the first one, not a stack's page
-        pixel_size, unit = _tiff_pixel_size(page.tags, tif.imagej_metadata or {})
+        pixel_size, unit = tiff_pixel_size(page.tags, tif.imagej_metadata or {})
     return data, pixel_size, unit
 
 
-def _tiff_pixel_size(tags, imagej: dict) -> tuple[float | None, str]:
+def tiff_pixel_size(tags, imagej: dict) -> tuple[float | None, str]:
     """Pixel size from ImageJ's unit + resolution, or a centimetre resolution."""
     if "XResolution" not in tags:
         return None, "px"
@@ -188,7 +189,7 @@ def _read_rsciio(path: Path, name: str, max_pixels: int) -> tuple[np.ndarray, fl
         if len(signal_axes) != 2 or signal["data"].ndim < 2:
             continue
         data = signal["data"]
-        _check_size(data.shape[-2:], name, max_pixels)
+        check_size(data.shape[-2:], name, max_pixels)
         while data.ndim > 2:  # a stack: the first frame
             data = data[0]
         data = np.asarray(data.compute() if hasattr(data, "compute") else data)
@@ -241,7 +242,7 @@ def _check_mrc_header(path: Path, name: str, max_pixels: int) -> None:
     order = ">" if header[212:214] == b"\x11\x11" else "<"  # MACHST: big- or little-endian
     nx, ny, nz, mode = struct.unpack(order + "4i", header[:16])
     (extended,) = struct.unpack(order + "i", header[92:96])
-    _check_size((ny, nx), name, max_pixels)
+    check_size((ny, nx), name, max_pixels)
     declared = nx * ny * max(nz, 1) * MRC_MODE_BYTES.get(mode, 1) + 1024 + max(extended, 0)
     if nz < 0 or declared > path.stat().st_size:
         raise PaintsegError(f"{name}: cannot read image (its header declares {nx}x{ny}x{nz} values, "
@@ -304,7 +305,7 @@ def _tiff_calibration(path: Path) -> tuple[float | None, str]:
     import tifffile
 
     with tifffile.TiffFile(path) as tif:
-        return _tiff_pixel_size(tif.pages[0].tags, tif.imagej_metadata or {})
+        return tiff_pixel_size(tif.pages[0].tags, tif.imagej_metadata or {})
 
 
 def _frame_count(path: Path, suffix: str) -> int:
@@ -429,7 +430,7 @@ def _signal_image(signal, name: str | None, max_pixels: int) -> Image:
     data = signal.data
     if getattr(data, "ndim", 0) < 2:
         raise PaintsegError(f"{name}: the signal holds no 2-D image")
-    _check_size(data.shape[-2:], name, max_pixels)
+    check_size(data.shape[-2:], name, max_pixels)
     while data.ndim > 2:  # a stack: the first frame, as for files
         data = data[0]
     data = np.asarray(data.compute() if hasattr(data, "compute") else data)  # lazy signals
@@ -460,7 +461,7 @@ def _decode(path: Path, suffix: str, name: str, max_pixels: int, as_grey: bool) 
             data = np.load(path, allow_pickle=False, mmap_mode="r")
             if data.ndim < 2:
                 raise PaintsegError(f"{name}: expected a 2-D image, got shape {data.shape}")
-            _check_size(data.shape[:2], name, max_pixels)
+            check_size(data.shape[:2], name, max_pixels)
             data = np.asarray(data)
         else:
             data, pixel_size, unit = _read_rsciio(path, name, max_pixels)
@@ -484,7 +485,7 @@ def _to_image(data: np.ndarray, pixel_size: float | None, unit: str, name: str, 
     grey = to_grey(data) if as_grey else data.astype(np.float32)
     if grey.ndim != 2:
         raise PaintsegError(f"{name}: expected a 2-D image, got shape {grey.shape}")
-    _check_size(grey.shape, name, max_pixels)
+    check_size(grey.shape, name, max_pixels)
     if not np.isfinite(grey).all():
         finite = grey[np.isfinite(grey)]  # all NaN / inf: no median to fill with
         fill = float(np.median(finite)) if finite.size else 0.0

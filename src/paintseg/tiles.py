@@ -47,13 +47,18 @@ class Tile:
         return slice(r0 - self.read[0], r1 - self.read[0]), slice(c0 - self.read[1], c1 - self.read[1])
 
 
+def tile_side(tile: int) -> int:
+    """The side of the tiles ``plan_tiles`` cuts for a requested ``tile`` size."""
+    if tile < ALIGN:
+        raise PaintsegError(f"tile size must be at least {ALIGN} pixels")
+    return -(-int(tile) // ALIGN) * ALIGN
+
+
 def plan_tiles(shape: tuple[int, int], tile: int, halo: int) -> list[Tile]:
     """Tiles of side ``tile`` (rounded up to ``ALIGN``) covering ``shape``, each read
     with ``halo`` pixels of context (rounded up to ``ALIGN``) clipped to the image."""
-    if tile < ALIGN:
-        raise PaintsegError(f"tile size must be at least {ALIGN} pixels")
     h, w = int(shape[0]), int(shape[1])
-    tile = -(-int(tile) // ALIGN) * ALIGN
+    tile = tile_side(tile)
     halo = -(-int(halo) // ALIGN) * ALIGN
     tiles = []
     for r0 in range(0, h, tile):

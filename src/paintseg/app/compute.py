@@ -1,6 +1,7 @@
 """Where the app's heavy work runs: a few worker processes at a lower CPU priority.
 
-Training and whole-image prediction take seconds of CPU. Run in the server's own
+Training, whole-image prediction and live previews need the image's feature stack
+and seconds of CPU. Run in the server's own
 threads they compete with every page's painting and layer switching for the GIL and
 the cores: with ten sessions training at once on two cores, a stroke waited 0.3 s
 (p95) for its acknowledgement. In ``Workers`` they run in separate processes started
@@ -9,8 +10,8 @@ lowered in priority (``nice``), so the operating system serves the pages first a
 trainings share what is left.
 
 Each key (a session id) sticks to one worker once placed: a worker keeps the feature
-stacks it computed in its cache, so retraining after a new stroke does not recompute
-them; a key only moves when its worker is busy and another is idle. Nothing here is
+stacks it computed in its cache, so retraining after a new stroke and the live
+preview after it do not recompute them (and the server holds none); a key only moves when its worker is busy and another is idle. Nothing here is
 specific to the app's state: the functions run in the workers take and return plain
 arrays and estimators.
 """

@@ -446,7 +446,7 @@ class Session:
             if cached is not None and cached.model_version == self.model_version:
                 return cached
             model, version, image = self.model, self.model_version, self.entry(index).image
-        proba = preview_proba(model, image, box, step)
+        proba = self._heavy(preview_proba, model, image, box, step)
         result = Result(version, proba, labels_from_proba(proba, model.classes_), model.classes_)
         with self.lock:
             if version == self.model_version:

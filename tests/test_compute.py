@@ -11,6 +11,7 @@ from paintseg import Segmenter
 from paintseg.app.compute import Workers, fit_segmenter, predict_proba
 from paintseg.demo import make_stem_image, simulate_strokes
 from paintseg.errors import PaintsegError
+from paintseg.io import Image
 
 
 def worker_pid_and_niceness() -> tuple[int, int]:
@@ -31,9 +32,11 @@ def workers():
 def test_training_in_a_worker_gives_the_same_model(workers):
     demo = make_stem_image(256, seed=0)
     strokes = simulate_strokes(demo.truth, grains=demo.grains)
-    here = Segmenter(estimate=False).fit([demo.image], [strokes])
+    image = Image(demo.image, demo.pixel_size_nm, "nm", "demo.tif")
+    here = Segmenter(estimate=False).fit([image], [strokes])
     there, proba = workers.run("a", fit_segmenter, Segmenter(estimate=False),
-                               [demo.image], [strokes], demo.image)
+                               [image], [strokes], image)
+    assert there.period_nm_ is not None and there.period_nm_ == here.period_nm_
     assert proba.shape == (256, 256, len(here.classes_))
     np.testing.assert_allclose(proba, here.predict_proba(demo.image), atol=1e-6)
     np.testing.assert_allclose(workers.run("a", predict_proba, there, demo.image), proba, atol=1e-6)

@@ -8,7 +8,7 @@ from conftest import shared
 from PIL import Image as PILImage
 
 from paintseg import PaintsegError, read_image
-from paintseg.io import read_mask, write_mask, write_probabilities, write_tiff_image
+from paintseg.io import Image, read_mask, write_mask, write_probabilities, write_tiff_image
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
@@ -155,3 +155,13 @@ def test_png_masks_are_palette_images_that_read_back_as_class_ids(tmp_path):
     assert tuple(rgb[0, 0]) == (0, 0, 0)  # unlabelled stays black
     assert tuple(rgb[0, 10]) == (0xF3, 0xC6, 0x23)  # class 3 in the default palette
     np.testing.assert_array_equal(read_mask(tmp_path / "m.png"), mask)
+
+
+def test_an_image_keeps_its_pixel_size_through_pickle():
+    """Images travel to worker processes (the app's, Dask's) pickled."""
+    import pickle
+
+    image = Image(np.arange(6, dtype=np.float32).reshape(2, 3), 0.5, "nm", "x.tif")
+    copy = pickle.loads(pickle.dumps(image))
+    assert isinstance(copy, Image) and (copy.pixel_size, copy.unit, copy.name) == (0.5, "nm", "x.tif")
+    np.testing.assert_array_equal(copy, image)

@@ -57,6 +57,16 @@ class Image(np.ndarray):
         self.unit = getattr(obj, "unit", "px")
         self.name = getattr(obj, "name", "image")
 
+    def __reduce__(self):
+        # NumPy pickles the array alone; the pixel size must travel with it (to the
+        # app's worker processes, to Dask workers)
+        constructor, args, state = super().__reduce__()
+        return constructor, args, (state, self.pixel_size, self.unit, self.name)
+
+    def __setstate__(self, state):
+        array_state, self.pixel_size, self.unit, self.name = state
+        super().__setstate__(array_state)
+
     @property
     def pixel_size_nm(self) -> float | None:
         """Pixel size in nanometres when the unit is a length, else None."""

@@ -1,19 +1,19 @@
 """Where the app's heavy work runs: a few worker processes at a lower CPU priority.
 
 Training, whole-image prediction and live previews need the image's feature stack
-and seconds of CPU. Run in the server's own
-threads they compete with every page's painting and layer switching for the GIL and
-the cores: with ten sessions training at once on two cores, a stroke waited 0.3 s
-(p95) for its acknowledgement. In ``Workers`` they run in separate processes started
-with ``spawn`` (the server has threads, and forking a threaded process is unsafe) and
-lowered in priority (``nice``), so the operating system serves the pages first and
-trainings share what is left.
+and seconds of CPU. Run in the server's own threads they compete with every page's
+painting and layer switching for the GIL and the cores: with ten sessions training
+at once on two cores, a stroke waited 0.3 s (p95) for its acknowledgement. In
+``Workers`` they run in separate processes started with ``spawn`` (the server has
+threads, and forking a threaded process is unsafe) and lowered in priority
+(``nice``), so the operating system serves the pages first and trainings share what
+is left.
 
 Each key (a session id) sticks to one worker once placed: a worker keeps the feature
 stacks it computed in its cache, so retraining after a new stroke and the live
-preview after it do not recompute them (and the server holds none); a key only moves when its worker is busy and another is idle. Nothing here is
-specific to the app's state: the functions run in the workers take and return plain
-arrays and estimators.
+preview after it do not recompute them (and the server holds none); a key only moves
+when its worker is busy and another is idle. Nothing here is specific to the app's
+state: the functions run in the workers take and return plain arrays and estimators.
 """
 
 from __future__ import annotations

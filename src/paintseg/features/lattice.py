@@ -19,12 +19,19 @@ hexagonal lattice imaged with a sharp probe), the fundamental is reported.
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.fft as sfft
 
 from ..errors import PaintsegError
+
+REMEMBERED_ESTIMATES = 256  # lattice estimates kept, by image content
+_ESTIMATES: OrderedDict[tuple, LatticeEstimate] = OrderedDict()
+_ESTIMATES_LOCK = threading.Lock()
 
 #: Peaks must stand this many decades above the running median of the profile...
 MIN_EXCESS = 0.45
@@ -112,9 +119,26 @@ def estimate_lattice_period(image: np.ndarray) -> LatticeEstimate:
 
     Robust to shot noise, slow backgrounds, amorphous regions and several grains
     at different rotations; returns ``LatticeEstimate(period=None)`` for images
-    without a lattice (and for images too small to tell, under 64 px).
+    without a lattice (and for images too small to tell, under 64 px). Remembered per
+    image content: every training asks again for the same images (50 ms at 1 MP,
+    against 5 ms to recognise the image).
     """
-    image = np.asarray(image, np.float32)
+    image = np.asarray(image)
+    key = (hashlib.blake2b(np.ascontiguousarray(image).view(np.uint8), digest_size=16).digest(),
+           image.shape, str(image.dtype))
+    with _ESTIMATES_LOCK:
+        if key in _ESTIMATES:
+            _ESTIMATES.move_to_end(key)
+            return _ESTIMATES[key]
+    estimate = _estimate(np.asarray(image, np.float32))
+    with _ESTIMATES_LOCK:
+        _ESTIMATES[key] = estimate
+        while len(_ESTIMATES) > REMEMBERED_ESTIMATES:
+            _ESTIMATES.popitem(last=False)
+    return estimate
+
+
+def _estimate(image: np.ndarray) -> LatticeEstimate:
     if image.ndim != 2:
         raise PaintsegError(f"expected a 2-D grey image, got shape {image.shape}")
     if min(image.shape) < 64 or not np.isfinite(image).all():

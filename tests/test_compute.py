@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import numpy as np
 import pytest
@@ -20,6 +21,13 @@ def worker_pid_and_niceness() -> tuple[int, int]:
 
 def die() -> None:
     os._exit(3)
+
+
+def pause(seconds: float) -> int:
+    import time
+
+    time.sleep(seconds)
+    return os.getpid()
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +56,27 @@ def test_workers_run_at_lower_priority_and_keys_stick(workers):
     assert pid_a != os.getpid() and nice_a > os.nice(0)
     assert pid_b != pid_a  # a new key goes to the worker with fewer keys
     assert workers.run("a", worker_pid_and_niceness)[0] == pid_a  # and stays there
+
+
+def test_a_key_waits_for_its_own_work_and_moves_from_another_keys():
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = Workers(processes=2)
+    try:
+        home, _ = pool.run("d", worker_pid_and_niceness)  # d on the first worker,
+        elsewhere, _ = pool.run("e", worker_pid_and_niceness)  # e on the second,
+        assert pool.run("f", worker_pid_and_niceness)[0] == home  # f beside d
+        with ThreadPoolExecutor(1) as threads:
+            own = threads.submit(pool.run, "d", pause, 1.0)  # d's features warming up, say
+            time.sleep(0.3)
+            assert pool.run("d", worker_pid_and_niceness)[0] == home  # d waits for its own
+            assert own.result() == home
+            other = threads.submit(pool.run, "f", pause, 1.0)  # another session trains
+            time.sleep(0.3)
+            assert pool.run("d", worker_pid_and_niceness)[0] == elsewhere  # d moves
+            assert other.result() == home
+    finally:
+        pool.close()
 
 
 def test_a_worker_that_dies_is_a_message_and_is_replaced(workers):

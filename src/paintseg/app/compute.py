@@ -87,7 +87,7 @@ class Workers:
         self.processes = default_processes() if processes is None else int(processes)
         self.niceness = niceness
         self._pools: list[ProcessPoolExecutor | None] = [None] * self.processes
-        self._busy = [0] * self.processes
+        self._busy: list[list[str]] = [[] for _ in range(self.processes)]  # keys running
         self._placed: dict[str, int] = {}
         self._lock = threading.Lock()
 
@@ -107,7 +107,7 @@ class Workers:
                                 "try again, with fewer or smaller images") from None
         finally:
             with self._lock:
-                self._busy[index] -= 1
+                self._busy[index].remove(key)
 
     def start(self) -> None:
         """Start every worker now (each imports the core, about 2 s) rather than at the
@@ -126,17 +126,19 @@ class Workers:
 
     def _acquire(self, key: str) -> tuple[int, ProcessPoolExecutor]:
         """The key's worker; a new key goes to the worker with the fewest keys, and a
-        key whose worker is busy moves to an idle one (waiting costs more than
-        recomputing features)."""
+        key whose worker is busy with other keys' work moves to an idle one (waiting
+        for another session's training costs more than recomputing features; waiting
+        for its own work, such as the warm-up of its features, does not)."""
         with self._lock:
             index = self._placed.get(key)
-            idle = [i for i in range(self.processes) if self._busy[i] == 0]
-            if index is None or (self._busy[index] and idle):
+            idle = [i for i in range(self.processes) if not self._busy[i]]
+            others = index is not None and any(k != key for k in self._busy[index])
+            if index is None or (others and idle):
                 load = list(self._placed.values())
                 index = min(idle or range(self.processes), key=load.count)
                 self._placed[key] = index
             pool = self._pool(index)
-            self._busy[index] += 1
+            self._busy[index].append(key)
             return index, pool
 
     def forget(self, key: str) -> None:

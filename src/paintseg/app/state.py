@@ -605,7 +605,7 @@ class SessionStore:
         if self.project_dir is not None:
             session = self._project_session()
         else:
-            session = Session()
+            session = Session(workers=self.workers)
             self._open_initial(session)
         self._keep(session)
         return session
@@ -691,7 +691,7 @@ class SessionStore:
         if is_project(self.project_dir):
             project = read_project(self.project_dir)
             return Session.from_project(project)
-        session = Session()
+        session = Session(workers=self.workers)
         self._open_initial(session)
         return session
 

@@ -49,7 +49,7 @@ def running_server(port: int, images: list[str] | None = None):
     with tempfile.TemporaryDirectory() as data_dir:
         env = dict(os.environ, PAINTSEG_DATA_DIR=data_dir)
         proc = subprocess.Popen([sys.executable, "-m", "paintseg.cli", "app", *(images or []),
-                                 "--port", str(port), "--no-browser"], env=env,
+                                 "--port", str(port), "--no-browser", "--processes", "2"], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         url = f"http://127.0.0.1:{port}"
         try:

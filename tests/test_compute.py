@@ -58,23 +58,24 @@ def test_workers_run_at_lower_priority_and_keys_stick(workers):
     assert workers.run("a", worker_pid_and_niceness)[0] == pid_a  # and stays there
 
 
-def test_a_key_waits_for_its_own_work_and_moves_from_another_keys():
+def test_a_key_moves_from_a_busy_worker_unless_it_warms_up_there():
     from concurrent.futures import ThreadPoolExecutor
 
     pool = Workers(processes=2)
     try:
         home, _ = pool.run("d", worker_pid_and_niceness)  # d on the first worker,
-        elsewhere, _ = pool.run("e", worker_pid_and_niceness)  # e on the second,
-        assert pool.run("f", worker_pid_and_niceness)[0] == home  # f beside d
+        elsewhere, _ = pool.run("e", worker_pid_and_niceness)  # e on the second
         with ThreadPoolExecutor(1) as threads:
-            own = threads.submit(pool.run, "d", pause, 1.0)  # d's features warming up, say
+            busy = threads.submit(pool.run, "d", pause, 1.0)  # d's last overlay, say
             time.sleep(0.3)
-            assert pool.run("d", worker_pid_and_niceness)[0] == home  # d waits for its own
-            assert own.result() == home
-            other = threads.submit(pool.run, "f", pause, 1.0)  # another session trains
+            assert pool.run("d", worker_pid_and_niceness)[0] == elsewhere  # not waiting
+            assert busy.result() == home
+        assert pool.run("d", worker_pid_and_niceness)[0] == elsewhere  # and staying there
+        with ThreadPoolExecutor(1) as threads:
+            warming = threads.submit(pool.run, "d", pause, 1.0, warm_up=True)
             time.sleep(0.3)
-            assert pool.run("d", worker_pid_and_niceness)[0] == elsewhere  # d moves
-            assert other.result() == home
+            assert pool.run("d", worker_pid_and_niceness)[0] == elsewhere  # waits for it
+            assert warming.result() == elsewhere
     finally:
         pool.close()
 

@@ -523,7 +523,8 @@ def run_app(
         help="Hours after which an idle session leaves memory (its folder stays).")] = 24.0,
     processes: Annotated[int | None, typer.Option(
         help="Worker processes that train and predict, at a lower priority so pages keep "
-             "answering [default: one per core, at most 4; 0: inside the server].")] = None,
+             "answering while others train; 0: inside the server [default: 0 on 127.0.0.1, "
+             "else one per core, at most 4].")] = None,
 ) -> None:
     """Start the web app (on the bundled demo image when no image is given)."""
     from .app import serve

@@ -43,10 +43,16 @@ def serve(images, host: str = "127.0.0.1", port: int = 8050, debug: bool = False
     ``debug`` runs Dash's development server instead. A training holds its request's
     thread for its whole length, so ``threads`` is well above the sessions that train
     at once: with 8, ten trainings left no thread for painting (2 s waits). Trainings
-    run on ``processes`` lower-priority worker processes (None: one per core, at most
-    four; 0: in the request threads), so painting answers while they run.
+    run on ``processes`` lower-priority worker processes (0: in the request threads),
+    so painting answers while others train; None: in the request threads on loopback
+    (one person: no copying to a worker, no lower priority against their own
+    browser), else one per core up to four (a lab server).
     """
+    from .compute import default_processes
     from .server import create_app
+
+    if processes is None:
+        processes = 0 if host in LOOPBACK else default_processes()
 
     app = create_app(images, data_dir=data_dir or default_data_dir(), project_dir=project_dir,
                      expire_after=None if expire_hours is None else expire_hours * 3600,

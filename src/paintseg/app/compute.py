@@ -11,8 +11,9 @@ is left.
 
 Each key (a session id) sticks to one worker once placed: a worker keeps the feature
 stacks it computed in its cache, so retraining after a new stroke and the live
-preview after it do not recompute them (and the server holds none); a key only moves
-when its worker is busy and another is idle. Nothing here is specific to the app's
+preview after it do not recompute them (and the server holds none); a key moves
+when its worker is busy and another is idle, unless its worker is warming up the
+key's own features. Nothing here is specific to the app's
 state: the functions run in the workers take and return plain arrays and estimators.
 """
 
@@ -87,15 +88,21 @@ class Workers:
         self.processes = default_processes() if processes is None else int(processes)
         self.niceness = niceness
         self._pools: list[ProcessPoolExecutor | None] = [None] * self.processes
-        self._busy: list[list[str]] = [[] for _ in range(self.processes)]  # keys running
+        self._busy: list[list[tuple[str, bool]]] = [[] for _ in range(self.processes)]
+        # ^ per worker, its jobs in flight: (key, warm-up?)
         self._placed: dict[str, int] = {}
         self._lock = threading.Lock()
 
-    def run(self, key: str, function: Callable, *args):
-        """``function(*args)`` on the worker of ``key``; its result, or its exception."""
+    def run(self, key: str, function: Callable, *args, warm_up: bool = False):
+        """``function(*args)`` on the worker of ``key``; its result, or its exception.
+
+        ``warm_up`` marks work that fills the worker's cache for the key (its feature
+        stacks): the key's next work waits for it there instead of moving elsewhere.
+        """
         if self.processes == 0:
             return function(*args)
-        index, pool = self._acquire(key)
+        job = (key, warm_up)
+        index, pool = self._acquire(job)
         try:
             return pool.submit(function, *args).result()
         except BrokenProcessPool:
@@ -107,7 +114,7 @@ class Workers:
                                 "try again, with fewer or smaller images") from None
         finally:
             with self._lock:
-                self._busy[index].remove(key)
+                self._busy[index].remove(job)
 
     def start(self) -> None:
         """Start every worker now (each imports the core, about 2 s) rather than at the
@@ -124,21 +131,24 @@ class Workers:
                 initializer=_start_worker, initargs=(self.niceness, os.getpid()))
         return self._pools[index]
 
-    def _acquire(self, key: str) -> tuple[int, ProcessPoolExecutor]:
+    def _acquire(self, job: tuple[str, bool]) -> tuple[int, ProcessPoolExecutor]:
         """The key's worker; a new key goes to the worker with the fewest keys, and a
-        key whose worker is busy with other keys' work moves to an idle one (waiting
-        for another session's training costs more than recomputing features; waiting
-        for its own work, such as the warm-up of its features, does not)."""
+        key whose worker is busy moves to an idle one, unless that worker is warming
+        up the key's own features. Waiting costs more than recomputing features: the
+        work in the way is often the key's own and obsolete (the full overlay of the
+        previous stroke, when the next stroke's training comes), and after a move or
+        two both workers hold the key's features."""
+        key = job[0]
         with self._lock:
             index = self._placed.get(key)
             idle = [i for i in range(self.processes) if not self._busy[i]]
-            others = index is not None and any(k != key for k in self._busy[index])
-            if index is None or (others and idle):
+            warming = index is not None and (key, True) in self._busy[index]
+            if index is None or (self._busy[index] and idle and not warming):
                 load = list(self._placed.values())
                 index = min(idle or range(self.processes), key=load.count)
                 self._placed[key] = index
             pool = self._pool(index)
-            self._busy[index].append(key)
+            self._busy[index].append(job)
             return index, pool
 
     def forget(self, key: str) -> None:

@@ -8,6 +8,7 @@ its own ``Session``; nothing is shared between sessions.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import logging
 import re
@@ -190,8 +191,12 @@ class Session:
     def warm_features(self, index: int) -> None:
         """Compute the current feature stack in the background, ready for training."""
         image, spec = self.images[index].image, self.features
-        threading.Thread(target=_quietly, args=(self._heavy, warm_features, image, spec),
-                         daemon=True).start()
+        if self.workers is None:
+            work = functools.partial(warm_features, image, spec)
+        else:  # on the session's worker, which its next training then waits for
+            work = functools.partial(self.workers.run, self.id, warm_features, image, spec,
+                                     warm_up=True)
+        threading.Thread(target=_quietly, args=(work,), daemon=True).start()
 
     # -- classes --------------------------------------------------------------------
     def add_class(self, name: str | None = None) -> ClassInfo:

@@ -106,3 +106,15 @@ def test_a_write_that_fails_midway_leaves_no_mask(tmp_path):
             write_label_tiles(tmp_path / name, (128, 128), 64, np.uint8, tiles_then_failure())
     assert list(tmp_path.iterdir()) == []
 
+
+
+def test_a_small_image_can_be_written_to_zarr_again(big, tmp_path):
+    root, _, pixels, seg = big
+    small = tmp_path / "small.tif"
+    write_tiff_image(small, pixels[:300, :200].astype(np.float32), 0.025, "nm")
+    for _ in range(2):  # the second run replaces the first store, not writes inside it
+        r = _predict(root / "model.paintseg", small, "--out", tmp_path / "small.zarr")
+        assert r.returncode == 0, r.stderr
+    mask = zarr.open_array(str(tmp_path / "small.zarr"), mode="r")
+    np.testing.assert_array_equal(mask[:], seg.predict(read_image(small)))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["small.tif", "small.zarr"]

@@ -25,7 +25,7 @@ import numpy as np
 from .errors import PaintsegError
 from .files import atomic_write_bytes
 from .io import SUPPORTED_SUFFIXES, Image, encode_mask, encode_probabilities, read_frames
-from .lazy_io import ZARR_SUFFIX, LazyImage, is_zarr, open_lazy, write_label_tiles
+from .lazy_io import ZARR_SUFFIX, LazyImage, is_zarr, open_lazy, write_label_array, write_label_tiles
 from .segmenter import Segmenter, labels_from_proba
 from .tiles import DEFAULT_TILE, predict_tiles, tile_side
 from .tiles import predict as tiled_labels
@@ -66,7 +66,7 @@ def expand_inputs(inputs: Iterable[Path | str]) -> list[Path]:
 def mask_targets(sources: list[Path], out: Path) -> list[tuple[Path, Path]]:
     """(source, mask path) pairs: ``out`` itself for one input and a file name, else
     ``out/<stem>_mask.png`` per input."""
-    if len(sources) == 1 and out.suffix and not out.is_dir():
+    if len(sources) == 1 and out.suffix and (out.suffix.lower() == ZARR_SUFFIX or not out.is_dir()):
         if out.suffix.lower() not in (".png", ".tif", ".tiff", ZARR_SUFFIX):
             raise PaintsegError(f"--out must end in .png, .tif or .zarr (or be a folder), "
                                 f"not '{out.suffix}'")
@@ -143,6 +143,8 @@ def _write_outputs(seg: Segmenter, labels: list[np.ndarray], probas: list[np.nda
             raise PaintsegError(f"{target.name}: the frames differ in size; cannot stack their masks")
         target = target.with_suffix(".tif")
         atomic_write_bytes(target, _tiff_stack(labels))
+    elif target.suffix.lower() == ZARR_SUFFIX:
+        write_label_array(target, labels[0])
     else:
         atomic_write_bytes(target, encode_mask(labels[0], target.suffix, colours))
     written = [target]

@@ -210,6 +210,13 @@ def write_label_tiles(target: Path, shape: tuple[int, int], side: int, dtype,
     return target
 
 
+def write_label_array(target: Path, labels: np.ndarray, side: int = 1024) -> Path:
+    """Write a mask held in memory the way ``write_label_tiles`` writes one by tiles."""
+    h, w = labels.shape
+    tiles = (labels[r:r + side, c:c + side] for r in range(0, h, side) for c in range(0, w, side))
+    return write_label_tiles(target, labels.shape, side, labels.dtype, tiles)
+
+
 def _write_zarr(target: Path, shape, side: int, dtype, tiles: Iterable[np.ndarray]) -> Path:
     import zarr
 

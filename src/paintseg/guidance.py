@@ -51,6 +51,8 @@ CV_PIXELS_PER_CLASS = 1000
 CV_TREES = 12
 #: Image pixels the model's own probabilities are read at (a random sample).
 IMAGE_SAMPLE = 8_000
+#: powers of the probabilities tried when calibrating them on held-out strokes
+SHARPNESS = (1.0, 1.5, 2.0, 3.0, 4.0)
 #: A confusion worth a sentence: this fraction of a class's pixels given to another.
 CONFUSED = 0.05
 #: Suggestions: below this uncertainty (0 = sure, 1 = no idea) nothing is suggested.
@@ -126,10 +128,11 @@ def estimate_accuracy(seg: Segmenter, X: np.ndarray, y: np.ndarray, groups: np.n
     if short:
         return AccuracyEstimate(None, classes, message=too_few_strokes_message(
             [f"phase {k}" for k in short]), seconds=time.perf_counter() - t0, single_stroke=short)
+    held, sharpness = _held_out_rates(seg, X, y, groups)
     sample = _image_sample(seg, images)
-    soft = _soft_confusion(seg.estimator_.predict_proba(sample), len(classes))
+    proba = _sharpen(seg.estimator_.predict_proba(sample), sharpness)
+    soft = _soft_confusion(proba, len(classes))
     area = soft.sum(axis=1) / max(soft.sum(), 1e-12)  # estimated class areas
-    held = _held_out_rates(seg, X, y, groups)
     rates = (_rates(soft) + held) / 2
     ious = _ious(rates * area[:, None])
     return AccuracyEstimate(
@@ -168,20 +171,44 @@ def _rates(counts: np.ndarray) -> np.ndarray:
 
 
 def _held_out_rates(seg: Segmenter, X: np.ndarray, y: np.ndarray,
-                    groups: np.ndarray) -> np.ndarray:
-    """Confusion rates of held-out strokes: each fold's model never saw them."""
+                    groups: np.ndarray) -> tuple[np.ndarray, float]:
+    """Confusion rates of held-out strokes (each fold's model never saw them), and
+    the sharpness that calibrates the forest's probabilities on them."""
     keep = even_over_strokes(y, groups, CV_PIXELS_PER_CLASS, seg.random_state)
     X, y, groups = X[keep], np.searchsorted(seg.classes_, y[keep]), groups[keep]
     n = len(seg.classes_)
     folds = stroke_folds(y, groups, FOLDS, seg.random_state)
     counts = np.zeros((n, n))
     model = _light(seg)
+    probas, truths = [], []
     for fold in np.unique(folds):
         test = folds == fold
         fitted = clone(model).fit(X[~test], y[~test])
-        pred = full_proba(fitted, X[test], n).argmax(axis=1)
-        np.add.at(counts, (y[test], pred), 1)
-    return _rates(counts)
+        proba = full_proba(fitted, X[test], n)
+        np.add.at(counts, (y[test], proba.argmax(axis=1)), 1)
+        probas.append(proba)
+        truths.append(y[test])
+    return _rates(counts), _calibrated_sharpness(np.concatenate(probas), np.concatenate(truths))
+
+
+def _calibrated_sharpness(proba: np.ndarray, truth: np.ndarray) -> float:
+    """The power of the probabilities (renormalised) with the least log-loss on the
+    held-out strokes: an averaged forest's votes are softer than its errors are
+    frequent, and the image-wide confusion reads them as chances."""
+    best, best_loss = 1.0, np.inf
+    for power in SHARPNESS:
+        p = _sharpen(proba, power)[np.arange(len(truth)), truth]
+        loss = -np.mean(np.log(np.clip(p, 1e-6, 1.0)))
+        if loss < best_loss:
+            best, best_loss = power, loss
+    return best
+
+
+def _sharpen(proba: np.ndarray, power: float) -> np.ndarray:
+    if power == 1.0:
+        return proba
+    sharp = np.power(np.clip(proba, 0.0, 1.0), power)
+    return sharp / np.maximum(sharp.sum(axis=1, keepdims=True), 1e-12)
 
 
 def _light(seg: Segmenter):

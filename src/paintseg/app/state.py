@@ -77,6 +77,11 @@ class Result:
     labels: np.ndarray
     classes: np.ndarray
 
+    @classmethod
+    def of(cls, model_version: int, proba: np.ndarray, classes: np.ndarray) -> Result:
+        """The result of probabilities, with their arg-max labels."""
+        return cls(model_version, proba, labels_from_proba(proba, classes), classes)
+
 
 @dataclass
 class Session:
@@ -191,11 +196,7 @@ class Session:
     def warm_features(self, index: int) -> None:
         """Compute the current feature stack in the background, ready for training."""
         image, spec = self.images[index].image, self.features
-        if self.workers is None:
-            work = functools.partial(warm_features, image, spec)
-        else:  # on the session's worker, which its next training then waits for
-            work = functools.partial(self.workers.run, self.id, warm_features, image, spec,
-                                     warm_up=True)
+        work = functools.partial(self._heavy, warm_features, image, spec, warm_up=True)
         threading.Thread(target=_quietly, args=(work,), daemon=True).start()
 
     # -- classes --------------------------------------------------------------------
@@ -396,8 +397,7 @@ class Session:
             self.results.clear()
             self.previews.clear()
             if proba is not None:
-                self.results[index] = Result(self.model_version, proba,
-                                             labels_from_proba(proba, seg.classes_), seg.classes_)
+                self.results[index] = Result.of(self.model_version, proba, seg.classes_)
         accuracy = ("live mode: press Train (T) for the accuracy estimate" if live
                     else seg.describe_accuracy())
         return {"seconds": time.perf_counter() - t0, **seg.training_summary_,
@@ -427,18 +427,19 @@ class Session:
                 return cached
             model, version, image = self.model, self.model_version, self.entry(index).image
         proba = self._heavy(predict_proba, model, image)
-        result = Result(version, proba, labels_from_proba(proba, model.classes_), model.classes_)
+        result = Result.of(version, proba, model.classes_)
         with self.lock:
             if version == self.model_version:
                 self.results[index] = result
         return result
 
-    def _heavy(self, function, *args):
-        """Training and whole-image prediction: on this session's worker process when
-        the server has ``Workers`` (so pages keep answering), else right here."""
+    def _heavy(self, function, *args, warm_up: bool = False):
+        """Feature warm-ups, training, whole-image predictions and previews: on this
+        session's worker process when the server has ``Workers`` (so pages keep
+        answering; ``warm_up`` work is waited for there), else right here."""
         if self.workers is None:
             return function(*args)
-        return self.workers.run(self.id, function, *args)
+        return self.workers.run(self.id, function, *args, warm_up=warm_up)
 
     def preview(self, index: int, box: tuple[int, int, int, int], step: int) -> Result | None:
         """The model's quick look at part of an image (``tiles.preview_proba``): every
@@ -452,7 +453,7 @@ class Session:
                 return cached
             model, version, image = self.model, self.model_version, self.entry(index).image
         proba = self._heavy(preview_proba, model, image, box, step)
-        result = Result(version, proba, labels_from_proba(proba, model.classes_), model.classes_)
+        result = Result.of(version, proba, model.classes_)
         with self.lock:
             if version == self.model_version:
                 self.previews = {key: result}  # the newest only: previews are for one view

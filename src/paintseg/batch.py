@@ -26,7 +26,7 @@ from .errors import PaintsegError
 from .files import atomic_write_bytes
 from .io import SUPPORTED_SUFFIXES, Image, encode_mask, encode_probabilities, read_frames
 from .lazy_io import ZARR_SUFFIX, LazyImage, is_zarr, open_lazy, write_label_array, write_label_tiles
-from .segmenter import Segmenter, labels_from_proba
+from .segmenter import Segmenter, label_dtype, labels_from_proba
 from .tiles import DEFAULT_TILE, predict_tiles, tile_side
 from .tiles import predict as tiled_labels
 from .tiles import predict_proba as tiled_proba
@@ -95,17 +95,18 @@ def predict_file(seg: Segmenter, source: Path, target: Path, *, proba: bool = Fa
     multi-page TIFF) and, if asked, its probabilities; errors become the outcome."""
     outcome = FileOutcome(Path(source))
     try:
-        if is_zarr(source) and (proba or on_frame is not None):
+        wants_proba = proba or on_frame is not None
+        if is_zarr(source) and wants_proba:
             raise PaintsegError(f"{Path(source).name}: a Zarr image is predicted tile by tile "
                                 "into its mask only (no probabilities, no statistics)")
-        lazy = open_lazy(source) if not proba and on_frame is None else None
+        lazy = None if wants_proba else open_lazy(source)
         if lazy is not None:  # huge, tiled or Zarr: read and written tile by tile
             with lazy:
                 outcome.written = [_stream_mask(seg, lazy, Path(target), tile)]
             outcome.frames = 1
             return outcome
         labels, probas = [], []
-        if proba or on_frame is not None:  # the probabilities are wanted: keep them
+        if wants_proba:  # keep the probabilities
             for frame, p in predict_frames(seg, source, tile=tile):
                 labels.append(labels_from_proba(p, seg.classes_))
                 if proba:
@@ -129,7 +130,7 @@ def predict_file(seg: Segmenter, source: Path, target: Path, *, proba: bool = Fa
 
 def _stream_mask(seg: Segmenter, image: LazyImage, target: Path, tile: int) -> Path:
     """Predict a lazily read image tile by tile into a tiled TIFF or Zarr mask."""
-    dtype = np.uint8 if seg.classes_.max() < 256 else np.uint16
+    dtype = label_dtype(seg.classes_)
     labels = (labels_from_proba(p, seg.classes_).astype(dtype, copy=False)
               for _, p in predict_tiles(seg, image, tile=tile))
     return write_label_tiles(target, image.shape, tile_side(tile), dtype, labels)

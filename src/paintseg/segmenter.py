@@ -380,6 +380,12 @@ def smooth_probabilities(proba: np.ndarray, sigma: float) -> np.ndarray:
     return out
 
 
+def label_dtype(classes: np.ndarray) -> np.dtype:
+    """The smallest unsigned type that holds every class id of a model (uint8 or
+    uint16): one type for every tile of an image's mask."""
+    return np.dtype(np.uint8 if int(np.max(classes)) < 256 else np.uint16)
+
+
 def labels_from_proba(proba: np.ndarray, classes: np.ndarray) -> np.ndarray:
     """Arg-max class ids, uint8 when they fit."""
     labels = np.asarray(classes)[np.argmax(proba, axis=2)]

@@ -26,7 +26,7 @@ import numpy as np
 from .errors import PaintsegError
 from .features import intensity_range
 from .io import Image
-from .segmenter import Segmenter, labels_from_proba
+from .segmenter import Segmenter, label_dtype, labels_from_proba
 
 ALIGN = 64  # tile corners on this grid: pyramid levels and decimated grids line up
 DEFAULT_TILE = 1024  # above this side length an image is predicted in tiles (1.3 GB peak)
@@ -128,7 +128,7 @@ def predict(seg: Segmenter, image, *, tile: int = DEFAULT_TILE,
         return labels_from_proba(seg.predict_proba(image, value_range=value_range), seg.classes_)
     labels = None
     if sink is None:
-        labels = np.zeros((h, w), np.uint8 if seg.classes_.max() < 256 else np.uint16)
+        labels = np.zeros((h, w), label_dtype(seg.classes_))
 
         def sink(t: Tile, block: np.ndarray) -> None:
             r0, c0, r1, c1 = t.core

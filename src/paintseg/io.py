@@ -23,6 +23,7 @@ from .files import atomic_write_bytes
 #: Images above this many pixels are refused before decoding. Override with the
 #: PAINTSEG_MAX_PIXELS environment variable or the ``max_pixels`` argument.
 DEFAULT_MAX_PIXELS = 16384 * 16384
+MAX_FRAMES = 200  # frames of a stack opened at once for painting (the app)
 
 PIL_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
 TIFF_SUFFIXES = {".tif", ".tiff"}
@@ -378,7 +379,7 @@ def read_image_bytes(data: bytes, filename: str, *, max_pixels: int | None = Non
 
 
 def read_frames_bytes(data: bytes, filename: str, *, max_pixels: int | None = None,
-                      max_frames: int = 200) -> list[Image]:
+                      max_frames: int = MAX_FRAMES) -> list[Image]:
     """The frames of an uploaded file (see ``read_frames``), at most ``max_frames``."""
     with _as_file(data, filename) as path:
         return list(itertools.islice(read_frames(path, max_pixels=max_pixels), max_frames))

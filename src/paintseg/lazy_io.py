@@ -30,9 +30,9 @@ OME_UNITS = {"micrometer": "µm", "nanometer": "nm", "angstrom": "Å", "millimet
 class LazyImage:
     """A 2-D grey image on disk, read only where it is sliced.
 
-    Slicing returns float32 NumPy arrays with NaN and infinities replaced, as
-    ``io.read_image`` does for a whole image. Close it (or use ``with``) to release
-    the file.
+    Slicing returns float32 NumPy arrays with NaN and infinities replaced by 0 (a tile
+    cannot know the whole image's median, which ``io.read_image`` fills NaN with).
+    Close it (or use ``with``) to release the file.
     """
 
     def __init__(self, array, pixel_size: float | None, unit: str, name: str,

@@ -13,8 +13,8 @@ Each key (a session id) sticks to one worker once placed: a worker keeps the fea
 stacks it computed in its cache, so retraining after a new stroke and the live
 preview after it do not recompute them (and the server holds none); a key moves
 when its worker is busy and another is idle, unless its worker is warming up the
-key's own features. Nothing here is specific to the app's
-state: the functions run in the workers take and return plain arrays and estimators.
+key's own features. Nothing here is specific to the app's state: the functions run in
+the workers take and return plain arrays and estimators.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from ..annotations import IGNORE, IGNORE_COLOUR
 from ..demo import bundled_demo_path
 from ..errors import PaintsegError
 from ..features.spec import PRESETS
-from ..io import as_image, read_frames, read_image
+from ..io import MAX_FRAMES, as_image, read_frames, read_image
 from . import render
 from .compute import Workers
 from .features_panel import register_features
@@ -29,7 +29,6 @@ from .messages import message as _message
 from .state import Session, SessionStore
 
 ASSETS = Path(__file__).parent / "assets"
-MAX_FRAMES = 200  # frames of a stack the app opens
 MAX_PREVIEW_STEP = 16  # live previews sample at least every 16th pixel
 PREVIEW_PIXELS = 300_000  # a live preview predicts at most about this many pixels
 

@@ -120,3 +120,24 @@ def test_a_model_that_would_run_code_is_refused(demo256, tmp_path):
     _rewrite(good, tmp_path / "evil.paintseg", blob=sio.dumps(evil))
     with pytest.raises(PaintsegError, match="does not load: builtins.eval"):
         Segmenter.load(tmp_path / "evil.paintseg")
+
+
+def test_arrays_of_any_kind_are_images(demo256):
+    """An RGB(A) array is one colour image (its luminance), not a stack of three; bool
+    and 16-bit arrays train; missing (NaN) pixels are filled, not fatal."""
+    demo, strokes = demo256
+    grey = demo.image.astype(np.float32)
+    reference = Segmenter(estimate=False).fit(grey, strokes).predict(grey)
+    for colour in (np.dstack([grey] * 3), np.dstack([grey] * 3 + [np.ones_like(grey)])):
+        seg = Segmenter(estimate=False).fit(colour, strokes)
+        assert np.array_equal(seg.predict(colour), reference)
+    seg = Segmenter(estimate=False).fit([np.dstack([grey] * 3)], [strokes])
+    assert seg.predict(grey).shape == grey.shape
+    holes = grey.copy()
+    holes[::17, ::13] = np.nan
+    assert mean_iou(Segmenter(estimate=False).fit(holes, strokes).predict(holes), demo.truth) > 0.8
+    binary = grey > np.median(grey)
+    assert Segmenter(estimate=False).fit(binary, strokes).predict(binary).shape == grey.shape
+    stack = np.stack([grey, grey])
+    seg = Segmenter(estimate=False).fit(stack, np.stack([strokes, strokes]))
+    assert seg.training_summary_["images"] == 2

@@ -35,7 +35,7 @@ from .features import (
     estimate_lattice_period,
     resolve_spec,
 )
-from .io import as_image, is_signal
+from .io import Image, as_image, is_signal
 
 PREDICT_CHUNK = 262_144  # pixels per classifier call: bounds peak memory
 
@@ -51,15 +51,34 @@ def _as_list(images) -> list[np.ndarray]:
 
 
 def _as_image(image) -> np.ndarray:
-    """An array as it is (an io.Image keeps its pixel size); anything else that
-    paintseg takes as an image (a path, a HyperSpy signal) through ``io.as_image``."""
-    return image if isinstance(image, np.ndarray) else as_image(image)
+    """Anything paintseg takes as an image (an array, grey or RGB(A), of any number
+    type; a path; a HyperSpy signal), as a 2-D float32 ``io.Image`` through
+    ``io.as_image``; an ``io.Image`` is kept as it is, with its pixel size."""
+    return as_image(image)
 
 
-def _as_images(images) -> list[np.ndarray]:
-    """One image or a sequence of them, as a list (see ``_as_image``)."""
-    if isinstance(images, np.ndarray):
-        return [images] if images.ndim == 2 else [np.asanyarray(a) for a in images]
+def _is_colour(array: np.ndarray, strokes=None) -> bool:
+    """Whether a 3-D array is one RGB(A) image rather than a stack of grey ones: its
+    last axis holds 3 or 4 channels and the strokes (when given) are one 2-D mask of
+    its height and width."""
+    if array.ndim != 3 or array.shape[-1] not in (3, 4):
+        return False
+    if strokes is not None and not isinstance(strokes, np.ndarray | Sequence):
+        return False
+    if isinstance(strokes, np.ndarray):
+        return strokes.ndim == 2 and strokes.shape == array.shape[:2]
+    return array.shape[0] > 4
+
+
+def _as_images(images, strokes=None) -> list[np.ndarray]:
+    """One image or a sequence of them, as a list (see ``_as_image``); a 3-D array is a
+    stack of grey images, or one colour image (``_is_colour``)."""
+    if isinstance(images, np.ndarray) and not isinstance(images, Image):
+        if images.ndim == 2 or _is_colour(images, strokes):
+            return [_as_image(images)]
+        return [_as_image(a) for a in images]
+    if isinstance(images, Image):
+        return [images]
     if isinstance(images, str | os.PathLike) or is_signal(images):
         return [as_image(images)]
     return [_as_image(a) for a in images]
@@ -176,7 +195,7 @@ class Segmenter(BaseEstimator):
     # -- training ------------------------------------------------------------------
     def fit(self, images, strokes, *, progress: Callable[[str], None] | None = None):
         """Train on the painted pixels of one or several images."""
-        images, strokes = _as_images(images), _as_list(strokes)
+        images, strokes = _as_images(images, strokes), _as_list(strokes)
         if len(images) != len(strokes):
             raise PaintsegError(f"{len(images)} images but {len(strokes)} stroke masks")
         if not images:

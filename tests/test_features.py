@@ -171,7 +171,7 @@ def test_spec_json_round_trip_and_validation():
     assert again == spec and again.channel_names() == spec.channel_names()
     assert "lattice_1.6P_energy" in spec.channel_names()
     assert spec.halo >= 4 * 2.5 * 8.0  # the longest lattice wavelength, in pixels
-    assert spec.with_period(16.0).halo > spec.halo
+    assert spec.with_period(40.0).halo > spec.halo  # 4 x 2.5 x 40 px
     with pytest.raises(PaintsegError, match="period"):
         spec.with_period(1.0)
     with pytest.raises(PaintsegError, match="adapted"):
@@ -188,3 +188,18 @@ def test_cache_returns_the_same_stack(noise):
     a = compute_features(noise, "stem")
     assert compute_features(noise, "stem") is a
     assert compute_features(noise + 1, "stem") is not a
+
+
+def test_relative_intensity_ignores_slow_shading():
+    """Two identical particles on a strong illumination ramp: their raw intensities
+    differ by the ramp, their intensity relative to the surroundings does not."""
+    yy, xx = np.mgrid[:256, :512].astype(np.float32)
+    image = xx / 512.0 * 4.0  # shading four times the particles' contrast
+    for cx in (128, 384):
+        image[(yy - 128) ** 2 + (xx - cx) ** 2 < 8**2] += 1.0
+    spec = FeatureSpec(filters={"gaussian": (1.0,), "relative": (24.0,)})
+    stack = compute_features(image, spec, value_range=(0.0, 5.0), cache=False)
+    raw, relative = stack[128, [128, 384], 0], stack[128, [128, 384], 1]
+    assert abs(raw[1] - raw[0]) > 0.3
+    assert abs(relative[1] - relative[0]) < 0.02 and relative.min() > 0.1
+    assert np.abs(stack[20, 20:490, 1]).max() < 0.02  # the bare ramp is flat

@@ -234,6 +234,22 @@ def _dog(ctx, s, spec):
     return [ctx.smooth(s) - ctx.smooth(round(s * DOG_RATIO, 4))]
 
 
+def _relative(ctx, s, spec):
+    """Intensity (at sigma 1) above or below its surroundings (a Gaussian of sigma
+    ``s``, on a pyramid level): a difference of a fine and a coarse scale, which a
+    forest splitting on one channel at a time cannot form from the two. It removes
+    slow shading (illumination, thickness, charging), so a phase keeps one value
+    across the image, and says whether a pixel is brighter than its neighbourhood (a
+    thin plate over the support, a particle on a film) at scales beyond the other
+    families' sigma 10."""
+    level, factor, level_sigma = ctx.pyramid(s)
+    background = level.smooth(level_sigma)
+    if factor > 1:
+        to_level = np.array([[1.0 / factor, 0, 0], [0, 1.0 / factor, 0]])
+        background = ctx.upsample(background, to_level)
+    return [ctx.smooth(1.0) - background]
+
+
 def _sym_eigenvalues(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> list[np.ndarray]:
     """Eigenvalues (large, small) of the symmetric 2x2 field [[a, b], [b, c]]."""
     half_trace = 0.5 * (a + c)
@@ -395,6 +411,7 @@ FAMILY_FUNCTIONS: dict[str, Callable] = {
     "gabor": _gabor,
     "lattice": _lattice,
     "symmetry": _symmetry,
+    "relative": _relative,
 }
 
 _SUFFIXES: dict[str, Callable[[FeatureSpec], list[str]]] = {

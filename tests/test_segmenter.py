@@ -141,3 +141,20 @@ def test_arrays_of_any_kind_are_images(demo256):
     stack = np.stack([grey, grey])
     seg = Segmenter(estimate=False).fit(stack, np.stack([strokes, strokes]))
     assert seg.training_summary_["images"] == 2
+
+
+def test_a_forest_grown_in_two_steps_equals_one_fit(demo256, tmp_path):
+    """Live mode fits the first trees for a quick look and grows the rest after: the
+    grown forest predicts exactly what a single fit predicts, and a half-grown one is
+    not saved."""
+    demo, strokes = demo256
+    whole = Segmenter(estimate=False).fit(demo.image, strokes)
+    quick = Segmenter(estimate=False).fit(demo.image, strokes, first_trees=16)
+    assert len(quick.estimator_.estimators_) == 16 and quick.trees_pending_ == 32
+    with pytest.raises(PaintsegError, match="not fully grown"):
+        quick.save(tmp_path / "half.paintseg")
+    quick.grow(demo.image, strokes)
+    assert len(quick.estimator_.estimators_) == 48 and quick.trees_pending_ == 0
+    np.testing.assert_array_equal(quick.predict_proba(demo.image), whole.predict_proba(demo.image))
+    quick.save(tmp_path / "grown.paintseg")
+    assert not Segmenter.load(tmp_path / "grown.paintseg").estimator_.warm_start

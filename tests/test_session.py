@@ -121,3 +121,29 @@ def test_ignored_regions_are_left_out_of_training_overlay_and_statistics(tmp_pat
     assert (read_mask(exported) == IGNORE).sum() == ignored.sum()
     session.import_strokes(exported.read_bytes(), "strokes.png")
     assert [c.id for c in session.classes] == [1, 2]  # 255 did not become a class
+
+
+def test_live_training_fits_the_preview_trees_first_and_grows_the_rest():
+    """A live training fits the trees a preview reads; the first use of the whole model
+    grows the forest, which then predicts what a full training predicts. Meanwhile a
+    snapshot (what autosave writes) holds the last fully grown model, never a half one."""
+    session = _session(96)
+    uid = session.entry().uid
+    for row, label in ((10, 1), (30, 1), (60, 2), (80, 2)):
+        session.add_stroke({"image": uid, "points": [[5, row], [90, row]], "width": 5,
+                            "label": label})
+    session.train()
+    full = session.result().proba.copy()
+    saved_version = session.model_version
+    session.train(live=True)
+    live = session.model
+    assert len(live.estimator_.estimators_) == 16 and live.trees_pending_ == 32
+    snapshot = session.snapshot()
+    assert snapshot.model_version == saved_version and snapshot.model.trees_pending_ == 0
+    assert session.preview(0, (0, 0, 96, 96), 2) is not None
+    version = session.model_version
+    np.testing.assert_array_equal(session.result().proba, full)
+    assert session.model_version == version + 1
+    assert len(session.model.estimator_.estimators_) == 48
+    assert session.snapshot().model is session.model
+    assert session.export_model()  # a grown model saves

@@ -117,6 +117,9 @@ def package_versions() -> dict[str, str]:
 def segmenter_to_bytes(seg) -> bytes:
     import skops.io as sio
 
+    if getattr(seg, "trees_pending_", 0):
+        raise PaintsegError("this model's forest is not fully grown (a live training): "
+                            "call grow() with its images and strokes before saving it")
     meta = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,

@@ -193,8 +193,13 @@ class Segmenter(BaseEstimator):
         self.estimate = estimate
 
     # -- training ------------------------------------------------------------------
-    def fit(self, images, strokes, *, progress: Callable[[str], None] | None = None):
-        """Train on the painted pixels of one or several images."""
+    def fit(self, images, strokes, *, progress: Callable[[str], None] | None = None,
+            first_trees: int | None = None):
+        """Train on the painted pixels of one or several images.
+
+        ``first_trees`` fits only that many trees of a forest classifier, for a quick
+        first look (the app's live mode); ``grow`` adds the rest later, and the forest
+        is then the very one a single fit would have made."""
         images, strokes = _as_images(images, strokes), _as_list(strokes)
         if len(images) != len(strokes):
             raise PaintsegError(f"{len(images)} images but {len(strokes)} stroke masks")
@@ -219,6 +224,11 @@ class Segmenter(BaseEstimator):
             progress("training classifier")
         t1 = time.perf_counter()
         self.estimator_ = make_classifier(self.classifier, self.random_state)
+        self.trees_pending_ = 0
+        full = int(getattr(self.estimator_, "n_estimators", 0) or 0)
+        if first_trees and hasattr(self.estimator_, "warm_start") and full > first_trees:
+            self.estimator_.set_params(n_estimators=int(first_trees), warm_start=True)
+            self.trees_pending_ = full - int(first_trees)
         self.estimator_.fit(X, encoded)
         self.n_features_in_ = X.shape[1]
         self.class_names_ = list(self.class_names or default_class_names(self.classes_))
@@ -241,6 +251,25 @@ class Segmenter(BaseEstimator):
             "fit_seconds": round(time.perf_counter() - t1, 3),
         }
         self._estimate_accuracy(images, painted, progress)
+        return self
+
+    def grow(self, images, strokes) -> Segmenter:
+        """Fit the trees a ``fit(..., first_trees=n)`` left out, on the same images and
+        strokes. scikit-learn's warm start draws each new tree's seed as a single fit
+        would, so the grown forest equals the one ``fit`` makes without ``first_trees``."""
+        check_is_fitted(self, "estimator_")
+        if not getattr(self, "trees_pending_", 0):
+            return self
+        images, strokes = _as_images(images, strokes), _as_list(strokes)
+        X, y, _ = labelled_pixels(images, strokes, self.spec_for)
+        keep = cap_per_class(y, self.max_pixels_per_class, self.random_state)
+        if not np.array_equal(np.unique(y), self.classes_):
+            raise PaintsegError("these strokes are not the ones the model was trained on")
+        full = self.estimator_.n_estimators + self.trees_pending_
+        self.estimator_.set_params(n_estimators=full)
+        self.estimator_.fit(X[keep], np.searchsorted(self.classes_, y[keep]))
+        self.estimator_.set_params(warm_start=False)
+        self.trees_pending_ = 0
         return self
 
     def _estimate_accuracy(self, images, painted, progress) -> None:

@@ -61,11 +61,18 @@ def _ready() -> None:
 
 
 def fit_segmenter(seg: Segmenter, images: Sequence, masks: Sequence[np.ndarray],
-                  predict=None) -> tuple[Segmenter, np.ndarray | None]:
-    """Fit ``seg``; with ``predict`` (an image), also its probabilities, while that
-    image's features are still in this process's cache."""
-    seg.fit(images, masks)
+                  predict=None, first_trees: int | None = None,
+                  ) -> tuple[Segmenter, np.ndarray | None]:
+    """Fit ``seg`` (only its ``first_trees`` trees when given, see ``Segmenter.fit``);
+    with ``predict`` (an image), also its probabilities, while that image's features
+    are still in this process's cache."""
+    seg.fit(images, masks, first_trees=first_trees)
     return seg, None if predict is None else seg.predict_proba(predict)
+
+
+def grow_segmenter(seg: Segmenter, images: Sequence, masks: Sequence[np.ndarray]) -> Segmenter:
+    """Fit the trees a live training left for later (``Segmenter.grow``)."""
+    return seg.grow(images, masks)
 
 
 def warm_features(image, spec) -> None:

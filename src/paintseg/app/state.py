@@ -31,9 +31,9 @@ from ..io import Image, encode_mask, encode_probabilities, read_frames_bytes, re
 from ..model_io import segmenter_from_bytes, segmenter_to_bytes
 from ..project import Project, ProjectImage, ProjectWriter, is_project, read_project
 from ..segmenter import Segmenter, labels_from_proba
-from ..tiles import preview_proba
+from ..tiles import PREVIEW_TREES, preview_proba
 from . import render
-from .compute import Workers, fit_segmenter, predict_proba, warm_features
+from .compute import Workers, fit_segmenter, grow_segmenter, predict_proba, warm_features
 
 MAX_CLASSES = 254  # stroke label 255 is IGNORE
 MODEL_SAVE_DELAY_S = 5.0  # a session's model is saved once it has not changed for this long
@@ -98,7 +98,12 @@ class Session:
     model_version: int = 0
     results: dict[int, Result] = field(default_factory=dict)
     previews: dict[tuple, Result] = field(default_factory=dict)
+    #: (images, masks) of a live training whose forest still lacks trees, and the last
+    #: fully grown (model, version), which is what a snapshot saves meanwhile.
+    unfinished: tuple | None = None
+    last_grown: tuple = (None, 0)
     lock: threading.RLock = field(default_factory=threading.RLock)
+    grow_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     acknowledged: dict[str, int] = field(default_factory=dict)  # page -> last stroke seq
     optimisation: object | None = None  # the AutoML search of this session, if any
     last_used: float = field(default_factory=time.monotonic)
@@ -114,14 +119,16 @@ class Session:
         """A consistent copy of what a project folder holds (histories copied, arrays
         shared: images never change in place)."""
         with self.lock:
+            model, version = (self.model, self.model_version) if self.unfinished is None \
+                else self.last_grown
             images = [ProjectImage(image=e.image, uid=e.uid, version=e.version,
                                    history=StrokeHistory(e.shape, list(e.history.operations)),
                                    stack=e.stack, frame=e.frame)
                       for e in self.images]
             return Project(images=images, classes=[vars(c).copy() for c in self.classes],
                            features=self.features, classifier=self.classifier,
-                           period=self.period, current=self.current, model=self.model,
-                           model_version=self.model_version, session_id=self.id)
+                           period=self.period, current=self.current, model=model,
+                           model_version=version, session_id=self.id)
 
     @classmethod
     def from_project(cls, project: Project, session_id: str | None = None) -> Session:
@@ -337,7 +344,7 @@ class Session:
     def drop_model(self) -> None:
         """Forget the model and its results (its overlay goes with it)."""
         with self.lock:
-            self.model = None
+            self.model, self.unfinished = None, None
             self.model_version += 1
             self.results.clear()
 
@@ -378,8 +385,9 @@ class Session:
         """Train on the strokes of every image; predict the current one.
 
         ``live`` (after each stroke in live mode) leaves out the accuracy estimate and
-        the full prediction: the page draws a ``preview`` first and asks for the full
-        pictures after, so the overlay follows the strokes without waiting for them.
+        the full prediction, and fits only the trees a preview uses: the page draws a
+        ``preview`` first and asks for the full pictures after (``grown_model`` fits the
+        remaining trees then), so the overlay follows the strokes without waiting.
         """
         images, masks, names, colours = self.training_set()
         seg = Segmenter(features=self.features, classifier=self.classifier,
@@ -390,8 +398,12 @@ class Session:
             index = self.current
             shown = None if live else self.entry(index).image
         t0 = time.perf_counter()
-        seg, proba = self._heavy(fit_segmenter, seg, images, masks, shown)
+        first_trees = PREVIEW_TREES if live else None
+        seg, proba = self._heavy(fit_segmenter, seg, images, masks, shown, first_trees)
         with self.lock:
+            if self.unfinished is None:
+                self.last_grown = (self.model, self.model_version)
+            self.unfinished = (images, masks) if seg.trees_pending_ else None
             self.model = seg
             self.model_version += 1
             self.results.clear()
@@ -416,8 +428,27 @@ class Session:
                                     "(sure is not the same as right: check the segmentation)")
         return {"boxes": boxes, "message": message}
 
+    def grown_model(self) -> Segmenter | None:
+        """The model with every tree of its forest: a live training fits the trees its
+        preview uses, and the first use that needs the whole model fits the rest (the
+        same forest a full training makes). Its version moves on, so it is saved."""
+        with self.grow_lock:
+            with self.lock:
+                model, pending = self.model, self.unfinished
+            if model is None or pending is None:
+                return model
+            grown = self._heavy(grow_segmenter, model, *pending)
+            with self.lock:
+                if self.model is model:  # no newer training meanwhile
+                    self.model, self.unfinished = grown, None
+                    self.model_version += 1
+                    self.results.clear()
+                    self.previews.clear()
+                return self.model
+
     def result(self, index: int | None = None) -> Result | None:
         """The model's prediction for an image, computed once per model version."""
+        self.grown_model()
         with self.lock:
             if self.model is None or not self.images:
                 return None
@@ -499,7 +530,7 @@ class Session:
                     self.classes.append(ClassInfo(int(k), name, colour))
             self.classes.sort(key=lambda c: c.id)
             self.features = seg.spec_
-            self.model = seg
+            self.model, self.unfinished = seg, None
             self.model_version += 1
             self.results.clear()
 
@@ -521,9 +552,10 @@ class Session:
         return encode_probabilities(result.proba, [self.class_name(k) for k in result.classes])
 
     def export_model(self) -> bytes:
-        if self.model is None:
+        model = self.grown_model()
+        if model is None:
             raise PaintsegError("train a model first (or import one)")
-        return segmenter_to_bytes(self.model)
+        return segmenter_to_bytes(model)
 
     def export_strokes(self) -> bytes:
         entry = self.entry()

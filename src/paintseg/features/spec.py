@@ -190,12 +190,6 @@ class FeatureSpec:
 
 #: Gaussian scales of the ``auto`` preset: ilastik's, from sub-pixel to coarse.
 BASE_SCALES = (0.7, 1.0, 1.6, 3.5, 5.0, 10.0)
-#: Surroundings (Gaussian sigma, px) the ``relative`` family compares each pixel with:
-#: beyond the Gaussian families' reach (sigma 10), a neighbourhood of a few structures
-#: and the slow shading of the whole field. Measured on 30 cases (18 of the benchmark
-#: and 12 others, two forest seeds): plates +0.040, other kinds within +-0.004; six
-#: further plates images +0.024; one scale alone (24 or 48) gained nothing.
-RELATIVE_SCALES = (24.0, 64.0)
 #: Wavelengths of the lattice families, as multiples of the lattice period, when the
 #: image has a lattice: below, at and above the period (sub-lattices, the period,
 #: superstructures and the envelope of the grains).
@@ -203,7 +197,14 @@ LATTICE_MULTIPLES = {"lattice": (0.6, 1.0, 1.6, 2.5), "symmetry": (0.9, 1.15)}
 #: Wavelengths in pixels when it has none: a band-pass texture bank for the scales
 #: beyond the Gaussian families' reach (their sigmas 0.7-1.6 already cover ~4 px
 #: wavelengths; a 4-px band added only noise on plates and membranes, measured).
-TEXTURE_WAVELENGTHS = {"lattice": (8.0, 16.0, 32.0)}
+#: With them, the ``relative`` family: intensity against its surroundings (Gaussian
+#: sigma, px) beyond the Gaussian families' reach (sigma 10), a neighbourhood of a few
+#: structures and the slow shading of the field. Measured on 30 cases (18 of the
+#: benchmark, 12 others; two forest seeds): plates +0.040, ISBI, MetalDAM and
+#: textures within +-0.004, six further plates images +0.024; one scale alone (24 or
+#: 48) gained nothing. On a lattice image it cost 0.02-0.04 at the finest periods
+#: (the column contrast is what it measures there), so a lattice goes without it.
+NO_LATTICE_FILTERS = {"lattice": (8.0, 16.0, 32.0), "relative": (24.0, 64.0)}
 
 PRESETS: dict[str, FeatureSpec] = {
     # ilastik's six default filters at its seven scales (0.3 .. 10).
@@ -251,7 +252,6 @@ PRESETS: dict[str, FeatureSpec] = {
             "structure": BASE_SCALES,
             "dog": BASE_SCALES,
             "variance": (1.6, 5.0),
-            "relative": RELATIVE_SCALES,
         },
     ),
     # For atomic-resolution images: few intensity scales, the lattice families at
@@ -272,12 +272,13 @@ def adapt_to_lattice(spec: FeatureSpec, period: float | None) -> FeatureSpec:
     """The concrete spec of an adaptive template for a lattice of ``period`` pixels.
 
     With a period, the lattice and symmetry families are added at multiples of it;
-    without one (no lattice found), the fixed texture bank is added instead. A
+    without one (no lattice found), the fixed texture bank and the intensity relative
+    to wide surroundings are added instead. A
     spec that is not adaptive is returned unchanged.
     """
     if not spec.adaptive:
         return spec
-    extra = LATTICE_MULTIPLES if period is not None else TEXTURE_WAVELENGTHS
+    extra = LATTICE_MULTIPLES if period is not None else NO_LATTICE_FILTERS
     if period is not None:  # keep every wavelength within the filter's range
         limit = MAX_WAVELENGTH / float(period)
         extra = {k: tuple(m for m in v if m <= limit) or (min(v),) for k, v in extra.items()}

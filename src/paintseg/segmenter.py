@@ -33,6 +33,7 @@ from .features import (
     adapt_to_lattice,
     compute_features,
     estimate_lattice_period,
+    feature_matrix,
     resolve_spec,
 )
 from .io import Image, as_image, is_signal
@@ -229,7 +230,7 @@ class Segmenter(BaseEstimator):
         if first_trees and hasattr(self.estimator_, "warm_start") and full > first_trees:
             self.estimator_.set_params(n_estimators=int(first_trees), warm_start=True)
             self.trees_pending_ = full - int(first_trees)
-        self.estimator_.fit(X, encoded)
+        _fit_quietly(self.estimator_, X, encoded)
         self.n_features_in_ = X.shape[1]
         self.class_names_ = list(self.class_names or default_class_names(self.classes_))
         if len(self.class_names_) != len(self.classes_):
@@ -267,7 +268,7 @@ class Segmenter(BaseEstimator):
             raise PaintsegError("these strokes are not the ones the model was trained on")
         full = self.estimator_.n_estimators + self.trees_pending_
         self.estimator_.set_params(n_estimators=full)
-        self.estimator_.fit(X[keep], np.searchsorted(self.classes_, y[keep]))
+        _fit_quietly(self.estimator_, X[keep], np.searchsorted(self.classes_, y[keep]))
         self.estimator_.set_params(warm_start=False)
         self.trees_pending_ = 0
         return self
@@ -365,7 +366,7 @@ class Segmenter(BaseEstimator):
         proba = np.empty((h, w, len(self.classes_)), np.float32)
         rows = max(1, PREDICT_CHUNK // w)
         for top in range(0, h, rows):  # row blocks: bounded memory, one gather each
-            block = np.ascontiguousarray(stack[top:top + rows]).reshape(-1, f)
+            block = feature_matrix(stack, slice(top, top + rows))
             proba[top:top + rows] = self.estimator_.predict_proba(block).reshape(-1, w, proba.shape[2])
         return smooth_probabilities(proba, self.smoothing_)
 
@@ -398,6 +399,14 @@ class Segmenter(BaseEstimator):
         from .model_io import load_segmenter
 
         return load_segmenter(path)
+
+
+def _fit_quietly(estimator, X: np.ndarray, y: np.ndarray) -> None:
+    """Fit, without scikit-learn's caution that balanced class weights and a warm start
+    disagree when the data changes between fits: ``grow`` fits the very same pixels."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="class_weight presets", category=UserWarning)
+        estimator.fit(X, y)
 
 
 def _common_lattice(images: Sequence[np.ndarray]) -> LatticeEstimate:

@@ -150,7 +150,7 @@ def preview_proba(seg: Segmenter, image, box: tuple[int, int, int, int], step: i
     prediction; (ceil(h / step), ceil(w / step), K) float32."""
     import copy
 
-    from .features import compute_features
+    from .features import compute_features, feature_matrix
 
     r0, c0, r1, c1 = (int(v) for v in box)
     h, w = image.shape[:2]
@@ -158,11 +158,11 @@ def preview_proba(seg: Segmenter, image, box: tuple[int, int, int, int], step: i
     if r1 <= r0 or c1 <= c0 or step < 1:
         raise PaintsegError("the preview box lies outside the image")
     stack = compute_features(np.asarray(image), seg.spec_for(image))
-    sample = np.ascontiguousarray(stack[r0:r1:step, c0:c1:step])
+    sample = feature_matrix(stack, slice(r0, r1, step), slice(c0, c1, step))
+    rows, cols = len(range(r0, r1, step)), len(range(c0, c1, step))
     estimator = seg.estimator_
     if len(getattr(estimator, "estimators_", ())) > trees:  # a forest: fewer trees
         estimator = copy.copy(estimator)
         estimator.estimators_ = estimator.estimators_[:trees]
         estimator.n_estimators = trees
-    rows, cols, f = sample.shape
-    return estimator.predict_proba(sample.reshape(-1, f)).reshape(rows, cols, -1).astype(np.float32)
+    return estimator.predict_proba(sample).reshape(rows, cols, -1).astype(np.float32)

@@ -36,7 +36,7 @@ from .features import (
     feature_matrix,
     resolve_spec,
 )
-from .io import Image, as_image, is_signal
+from .io import as_image, is_signal
 
 PREDICT_CHUNK = 262_144  # pixels per classifier call: bounds peak memory
 
@@ -74,12 +74,10 @@ def _is_colour(array: np.ndarray, strokes=None) -> bool:
 def _as_images(images, strokes=None) -> list[np.ndarray]:
     """One image or a sequence of them, as a list (see ``_as_image``); a 3-D array is a
     stack of grey images, or one colour image (``_is_colour``)."""
-    if isinstance(images, np.ndarray) and not isinstance(images, Image):
+    if isinstance(images, np.ndarray):  # an io.Image is 2-D: kept as it is
         if images.ndim == 2 or _is_colour(images, strokes):
             return [_as_image(images)]
         return [_as_image(a) for a in images]
-    if isinstance(images, Image):
-        return [images]
     if isinstance(images, str | os.PathLike) or is_signal(images):
         return [as_image(images)]
     return [_as_image(a) for a in images]
@@ -217,10 +215,8 @@ class Segmenter(BaseEstimator):
                 f"only class {int(classes[0])} is painted: paint strokes of at least two classes"
             )
         painted = (X, y, groups)
-        keep = cap_per_class(y, self.max_pixels_per_class, self.random_state)
-        X, y = X[keep], y[keep]
         self.classes_ = classes.astype(np.int64)
-        encoded = np.searchsorted(self.classes_, y)
+        X, encoded = self._training_set(X, y)
         if progress:
             progress("training classifier")
         t1 = time.perf_counter()
@@ -245,7 +241,9 @@ class Segmenter(BaseEstimator):
         self.smoothing_ = float(self.smoothing)
         self.training_summary_ = {
             "images": len(images),
-            "labelled_pixels": {int(k): int((y == k).sum()) for k in self.classes_},
+            "labelled_pixels": {int(k): int(n) for k, n in
+                                zip(self.classes_, np.bincount(encoded, minlength=len(classes)),
+                                    strict=True)},
             "stroke_groups": int(len(np.unique(groups))),
             "n_features": int(X.shape[1]),
             "feature_seconds": round(t1 - t0, 3),
@@ -253,6 +251,13 @@ class Segmenter(BaseEstimator):
         }
         self._estimate_accuracy(images, painted, progress)
         return self
+
+    def _training_set(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The painted pixels the classifier is fitted on: at most
+        ``max_pixels_per_class`` of each class (the same random choice at every call,
+        so ``grow`` fits the pixels ``fit`` did), class ids encoded as 0..K-1."""
+        keep = cap_per_class(y, self.max_pixels_per_class, self.random_state)
+        return X[keep], np.searchsorted(self.classes_, y[keep])
 
     def grow(self, images, strokes) -> Segmenter:
         """Fit the trees a ``fit(..., first_trees=n)`` left out, on the same images and
@@ -263,12 +268,11 @@ class Segmenter(BaseEstimator):
             return self
         images, strokes = _as_images(images, strokes), _as_list(strokes)
         X, y, _ = labelled_pixels(images, strokes, self.spec_for)
-        keep = cap_per_class(y, self.max_pixels_per_class, self.random_state)
         if not np.array_equal(np.unique(y), self.classes_):
             raise PaintsegError("these strokes are not the ones the model was trained on")
         full = self.estimator_.n_estimators + self.trees_pending_
         self.estimator_.set_params(n_estimators=full)
-        _fit_quietly(self.estimator_, X[keep], np.searchsorted(self.classes_, y[keep]))
+        _fit_quietly(self.estimator_, *self._training_set(X, y))
         self.estimator_.set_params(warm_start=False)
         self.trees_pending_ = 0
         return self

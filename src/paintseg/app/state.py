@@ -344,9 +344,7 @@ class Session:
     def drop_model(self) -> None:
         """Forget the model and its results (its overlay goes with it)."""
         with self.lock:
-            self.model, self.unfinished = None, None
-            self.model_version += 1
-            self.results.clear()
+            self._install(None)
 
     def set_period(self, period: float | None) -> None:
         """Use ``period`` pixels for the lattice families (None: estimate from the images)."""
@@ -403,11 +401,7 @@ class Session:
         with self.lock:
             if self.unfinished is None:
                 self.last_grown = (self.model, self.model_version)
-            self.unfinished = (images, masks) if seg.trees_pending_ else None
-            self.model = seg
-            self.model_version += 1
-            self.results.clear()
-            self.previews.clear()
+            self._install(seg, (images, masks) if seg.trees_pending_ else None)
             if proba is not None:
                 self.results[index] = Result.of(self.model_version, proba, seg.classes_)
         accuracy = ("live mode: press Train (T) for the accuracy estimate" if live
@@ -428,6 +422,15 @@ class Session:
                                     "(sure is not the same as right: check the segmentation)")
         return {"boxes": boxes, "message": message}
 
+    def _install(self, model: Segmenter | None, unfinished: tuple | None = None) -> None:
+        """Make ``model`` the session's (with the lock held): a new version, whose
+        results and previews are still to be made. ``unfinished``: the images and
+        masks a live training's forest is still to be grown on."""
+        self.model, self.unfinished = model, unfinished
+        self.model_version += 1
+        self.results.clear()
+        self.previews.clear()
+
     def grown_model(self) -> Segmenter | None:
         """The model with every tree of its forest: a live training fits the trees its
         preview uses, and the first use that needs the whole model fits the rest (the
@@ -440,10 +443,7 @@ class Session:
             grown = self._heavy(grow_segmenter, model, *pending)
             with self.lock:
                 if self.model is model:  # no newer training meanwhile
-                    self.model, self.unfinished = grown, None
-                    self.model_version += 1
-                    self.results.clear()
-                    self.previews.clear()
+                    self._install(grown)
                 return self.model
 
     def result(self, index: int | None = None) -> Result | None:
@@ -530,9 +530,7 @@ class Session:
                     self.classes.append(ClassInfo(int(k), name, colour))
             self.classes.sort(key=lambda c: c.id)
             self.features = seg.spec_
-            self.model, self.unfinished = seg, None
-            self.model_version += 1
-            self.results.clear()
+            self._install(seg)
 
     def import_model(self, data: bytes, filename: str) -> None:
         self.use_model(segmenter_from_bytes(data, source=filename))

@@ -242,11 +242,7 @@ def _relative(ctx, s, spec):
     across the image, and says whether a pixel is brighter than its neighbourhood (a
     thin plate over the support, a particle on a film) at scales beyond the other
     families' sigma 10."""
-    level, factor, level_sigma = ctx.pyramid(s)
-    background = level.smooth(level_sigma)
-    if factor > 1:
-        to_level = np.array([[1.0 / factor, 0, 0], [0, 1.0 / factor, 0]])
-        background = ctx.upsample(background, to_level)
+    (background,) = _on_pyramid(ctx, _gaussian, s, spec, PYRAMID_FAMILIES["gaussian"])
     return [ctx.smooth(1.0) - background]
 
 

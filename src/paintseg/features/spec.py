@@ -236,10 +236,10 @@ PRESETS: dict[str, FeatureSpec] = {
         },
     ),
     # The default for every kind of image: ilastik's fine-to-coarse Gaussian families
-    # (intensity, edges, ridges / membranes, blobs, orientation), local variance,
-    # intensity relative to wide surroundings, and
-    # lattice descriptors placed at the image's own lattice period when it has one
-    # (a fixed band-pass texture bank when it has none).
+    # (intensity, edges, ridges / membranes, blobs, orientation), local variance, and
+    # lattice descriptors placed at the image's own lattice period when it has one (a
+    # fixed band-pass texture bank and the intensity relative to wide surroundings
+    # when it has none).
     "auto": FeatureSpec(
         name="auto",
         adaptive=True,
@@ -273,8 +273,8 @@ def adapt_to_lattice(spec: FeatureSpec, period: float | None) -> FeatureSpec:
 
     With a period, the lattice and symmetry families are added at multiples of it;
     without one (no lattice found), the fixed texture bank and the intensity relative
-    to wide surroundings are added instead. A
-    spec that is not adaptive is returned unchanged.
+    to wide surroundings are added instead. A spec that is not adaptive is returned
+    unchanged.
     """
     if not spec.adaptive:
         return spec

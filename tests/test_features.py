@@ -119,6 +119,21 @@ def test_lattice_energy_is_tuned_to_the_period_and_rotation_invariant():
     assert max(energies) / min(energies) < 1.15
 
 
+def test_band_filters_ignore_a_crops_own_mean():
+    """A crop with a halo gives the lattice and symmetry channels of the whole image:
+    the band filters pass nothing of a constant, so the crop's mean (brighter than
+    the whole image's here) does not leak into them."""
+    wave = _wave(7, 0.3, size=256) * 0.05
+    wave[:, 160:] += 1.0  # a bright half: the crop's mean differs from the image's
+    spec = FeatureSpec(filters={"lattice": (7,), "symmetry": (7,)})
+    whole = compute_features(wave, spec, value_range=(-1, 2), cache=False)
+    crop = compute_features(wave[64:, 64:], spec, value_range=(-1, 2), cache=False)
+    inner = (slice(96, 160), slice(32, 64))  # of the crop: 32 px and more from its edges
+    outer = (slice(160, 224), slice(96, 128))  # the same pixels of the whole image
+    for k in (0, 1):  # lattice energy and anisotropy
+        np.testing.assert_allclose(crop[inner][..., k], whole[outer][..., k], rtol=1e-3)
+
+
 def test_gabor_picks_the_orientation():
     spec = FeatureSpec(filters={"gabor": (8,)}, orientations=4)
     stack = compute_features(_wave(8, np.pi / 2), spec, value_range=(-1, 1), cache=False)

@@ -48,9 +48,9 @@ def test_tiled_equals_whole_image_with_classes_across_tile_borders():
     borders = np.zeros(whole.shape, bool)
     borders[::512] = borders[:, ::512] = True
     assert set(np.unique(demo.truth[borders])) == set(np.unique(demo.truth))
-    # 99.85 % here (99.99 % on a 1024² image): the rest are pixels whose features differ
-    # in their last float bits and whose top classes are nearly tied
-    assert (tiled == whole).mean() >= 0.998
+    # 99.998 % here: the rest are pixels whose features differ in their last float bits
+    # and whose top classes are nearly tied
+    assert (tiled == whole).mean() >= 0.9999
     seen = []
     assert tiles.predict(seg, image, tile=512, sink=lambda t, labels: seen.append(t)) is None
     assert len(seen) == 16

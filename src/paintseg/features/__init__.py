@@ -38,16 +38,24 @@ _KEY_LOCKS: dict[tuple, threading.Lock] = {}
 CACHE_BYTES = 1_500_000_000
 
 
-def intensity_range(image: np.ndarray) -> tuple[float, float]:
+#: Pixels (about) whose percentiles give an image's intensity range: a strided sample.
+RANGE_SAMPLE = 250_000
+
+
+def intensity_range(image) -> tuple[float, float]:
     """Robust (0.5, 99.5 percentile) intensity range used to normalise an image.
 
     Features are computed on the image mapped to this range, so a model trained on
     one exposure applies to another; batch and tiled runs pass the range of the
-    whole image so every tile sees the same mapping.
+    whole image so every tile sees the same mapping. The percentiles are read from
+    a strided sample of about ``RANGE_SAMPLE`` pixels, and ``image`` may be anything
+    that slices like an array (a Zarr or Dask array, a memmap): only the sampled rows
+    are read, and a lazy source gives the very range of the same image in memory.
     """
-    sample = np.asarray(image)
-    step = max(1, int(np.sqrt(sample.size / 250_000)))
-    lo, hi = np.percentile(sample[::step, ::step], [0.5, 99.5])
+    h, w = image.shape[:2]
+    step = max(1, int(np.sqrt(h * w / RANGE_SAMPLE)))
+    sample = np.asarray(image[::step, ::step], dtype=np.float32)
+    lo, hi = np.percentile(sample, [0.5, 99.5])
     if not np.isfinite(lo) or not np.isfinite(hi):
         raise PaintsegError("image contains no finite values")
     if hi <= lo:

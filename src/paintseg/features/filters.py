@@ -162,6 +162,7 @@ class FilterContext:
         jy = np.round(sfft.fftfreq(mh) * mh).astype(np.int64)
         jx = np.round(sfft.fftfreq(mw) * mw).astype(np.int64)
         norm = np.float32(mh * mw / (fh * fw))
+        dc_gain = np.exp(-(f0**2) / (2 * bandwidth**2))
         responses, carriers = [], []
         for k in range(orientations):
             theta = np.pi * k / orientations
@@ -169,7 +170,12 @@ class FilterContext:
             iy, ix = int(round(cy * fh)), int(round(cx * fw))
             rel_y = ((iy + jy) / fh - cy)[:, None]
             rel_x = ((ix + jx) / fw - cx)[None, :]
-            lobe = np.exp(-(rel_y**2 + rel_x**2) / (2 * bandwidth**2)).astype(np.float32)
+            # Morlet's correction: minus a Gaussian at zero frequency, so a constant (a
+            # tile's mean as against the whole image's) gives no response at all
+            abs_y, abs_x = rel_y + cy, rel_x + cx
+            lobe = (np.exp(-(rel_y**2 + rel_x**2) / (2 * bandwidth**2))
+                    - dc_gain * np.exp(-(abs_y**2 + abs_x**2) / (2 * bandwidth**2))
+                    ).astype(np.float32)
             sub = spectrum[((iy + jy) % fh)[:, None], ((ix + jx) % fw)[None, :]]
             responses.append((sfft.ifft2(sub * lobe, workers=-1) * norm).astype(np.complex64))
             carriers.append((iy, ix))

@@ -28,6 +28,9 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
+GENERATED_MAX = 2048  # the largest image generated whole
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -62,16 +65,21 @@ def chromium_rss_mib(browser_pid: int | None) -> float:
 
 
 def measure(size: int, n_strokes: int) -> dict:
+    import numpy as np
     from playwright.sync_api import sync_playwright
 
     from paintseg.demo import make_stem_image, simulate_strokes
     from paintseg.io import write_tiff_image
 
-    demo = make_stem_image(size, seed=11)
+    # the generator needs 6.5 GB at 2048²: larger images are a 2048² one repeated
+    reps = max(1, size // GENERATED_MAX)
+    demo = make_stem_image(size // reps, seed=11)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"stem{size}.tif"
-        write_tiff_image(path, demo.image.astype("float32"), demo.pixel_size_nm, "nm")
+        image = np.tile(demo.image.astype("float32"), (reps, reps))
+        write_tiff_image(path, image, demo.pixel_size_nm, "nm")
         strokes = simulate_strokes(demo.truth, grains=demo.grains, seed=3, strokes_per_class=6)
+        strokes = np.tile(strokes, (reps, reps))
         server, url = start_server(path)
         try:
             with sync_playwright() as p:
@@ -89,7 +97,6 @@ def measure(size: int, n_strokes: int) -> dict:
                     return box["x"] + ox + x * scale, box["y"] + oy + y * scale
 
                 import cv2
-                import numpy as np
 
                 paths = []
                 for k in (1, 2):

@@ -165,3 +165,19 @@ def test_an_image_keeps_its_pixel_size_through_pickle():
     copy = pickle.loads(pickle.dumps(image))
     assert isinstance(copy, Image) and (copy.pixel_size, copy.unit, copy.name) == (0.5, "nm", "x.tif")
     np.testing.assert_array_equal(copy, image)
+
+
+def test_an_image_is_recognised_by_its_content():
+    """The feature and lattice caches know an image by its pixels, shape and dtype; an
+    Image remembers its key, and a slice of it is a new image."""
+    from paintseg.io import content_digest
+
+    pixels = np.random.default_rng(0).random((40, 30)).astype(np.float32)
+    image = Image(pixels, 0.1, "nm")
+    key = content_digest(image)
+    assert key == content_digest(pixels.copy()) == content_digest(image)
+    assert content_digest(image[:20]) != key
+    assert content_digest(pixels.astype(np.float64)) != key
+    other = pixels.copy()
+    other[5, 5] += 1
+    assert content_digest(other) != key

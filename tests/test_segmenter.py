@@ -158,3 +158,28 @@ def test_a_forest_grown_in_two_steps_equals_one_fit(demo256, tmp_path):
     np.testing.assert_array_equal(quick.predict_proba(demo.image), whole.predict_proba(demo.image))
     quick.save(tmp_path / "grown.paintseg")
     assert not Segmenter.load(tmp_path / "grown.paintseg").estimator_.warm_start
+
+
+def test_painted_pixels_their_features_and_stroke_groups():
+    """Every painted pixel, row-major, with its own features and the connected stroke it
+    belongs to: strokes apart stay apart, touching ones are one, "ignore" is no class."""
+    from paintseg.annotations import IGNORE
+    from paintseg.features import compute_features
+    from paintseg.segmenter import labelled_pixels
+
+    image = np.random.default_rng(0).random((60, 40)).astype(np.float32)
+    mask = np.zeros(image.shape, np.uint8)
+    mask[5, 2:30] = 1
+    mask[6, 10:12] = 1  # touches the stroke above: the same stroke
+    mask[20, 2:30] = 1  # rows apart: another stroke
+    mask[21, :5] = 2
+    mask[45, 3:9] = 2
+    mask[50, 20:25] = IGNORE
+    X, y, groups = labelled_pixels([image], [mask], "ilastik")
+    painted = (mask > 0) & (mask != IGNORE)
+    np.testing.assert_array_equal(X, compute_features(image, "ilastik")[painted])
+    np.testing.assert_array_equal(y, mask[painted])
+    assert len(np.unique(groups[y == 1])) == 2 and len(np.unique(groups[y == 2])) == 2
+    assert len(np.unique(groups)) == 4
+    one = groups[y == 1]
+    assert len(np.unique(one[:30])) == 1  # rows 5 and 6

@@ -34,6 +34,21 @@ def test_undo_replays_exactly():
     np.testing.assert_array_equal(history.mask, after_one)
 
 
+def test_label_counts_follow_strokes_and_undo_and_stay_exact_when_large():
+    from paintseg.annotations import label_counts
+
+    history = StrokeHistory((40, 40))
+    assert history.counts()[0] == 1600
+    history.push("stroke", Stroke(np.array([[5.0, 5.0], [30.0, 5.0]]), 4, 1))
+    assert history.counts()[1] == (history.mask == 1).sum() > 0
+    history.undo()
+    assert history.counts()[1] == 0
+    big = np.zeros((4200, 4096), np.uint8)  # 17.2 M pixels: beyond float32's exact counts
+    big[-1, -3:] = 7
+    counts = label_counts(big)
+    assert counts[0] == 4200 * 4096 - 3 and counts[7] == 3
+
+
 def _session(size=64):
     image = Image(np.random.default_rng(0).random((size, size)).astype(np.float32), name="r.png")
     session = Session()
@@ -140,7 +155,11 @@ def test_live_training_fits_the_preview_trees_first_and_grows_the_rest():
     assert len(live.estimator_.estimators_) == 16 and live.trees_pending_ == 32
     snapshot = session.snapshot()
     assert snapshot.model_version == saved_version and snapshot.model.trees_pending_ == 0
-    assert session.preview(0, (0, 0, 96, 96), 2) is not None
+    session.start_preview(0, (0, 0, 96, 96), 2)  # made ahead, in a thread
+    preview = session.preview(0, (0, 0, 96, 96), 2)  # waits for it: the same result
+    assert preview is not None and preview.proba.shape == (48, 48, 2)
+    assert session.previews == {(0, (0, 0, 96, 96), 2): preview}
+    assert session.preview(0, (0, 0, 96, 96), 2) is preview
     version = session.model_version
     np.testing.assert_array_equal(session.result().proba, full)
     assert session.model_version == version + 1

@@ -84,12 +84,21 @@ class StrokeHistory:
     shape: tuple[int, int]
     operations: list[tuple[str, object]] = field(default_factory=list)
     _mask: np.ndarray | None = None
+    _counts: np.ndarray | None = None
 
     @property
     def mask(self) -> np.ndarray:
         if self._mask is None:
             self._mask = self.replay()
         return self._mask
+
+    def counts(self) -> np.ndarray:
+        """Pixels of each label 0..255 in the mask, remembered until the next change
+        (the page asks after every stroke; a histogram of a 4096² mask takes 35 ms,
+        NumPy's bincount or unique 140-220 ms)."""
+        if self._counts is None:
+            self._counts = label_counts(self.mask)
+        return self._counts
 
     def replay(self) -> np.ndarray:
         mask = np.zeros(self.shape, np.uint8)
@@ -100,13 +109,26 @@ class StrokeHistory:
     def push(self, kind: str, payload: object) -> None:
         self.operations.append((kind, payload))
         _apply(self.mask, kind, payload)
+        self._counts = None
 
     def undo(self) -> bool:
         if not self.operations:
             return False
         self.operations.pop()
         self._mask = self.replay()
+        self._counts = None
         return True
+
+
+def label_counts(mask: np.ndarray) -> np.ndarray:
+    """Pixels of each value 0..255 of a uint8 mask, int64, exact at any size (OpenCV's
+    histogram counts in float32, exact up to 2^24 per call: rows in blocks below it)."""
+    rows = max(1, (1 << 24) // max(1, mask.shape[1]))
+    total = np.zeros(256, np.int64)
+    for top in range(0, mask.shape[0], rows):
+        block = np.ascontiguousarray(mask[top:top + rows], dtype=np.uint8)
+        total += cv2.calcHist([block], [0], None, [256], [0, 256]).ravel().astype(np.int64)
+    return total
 
 
 def _apply(mask: np.ndarray, kind: str, payload) -> None:

@@ -149,7 +149,7 @@ def preview_proba(seg: Segmenter, image, box: tuple[int, int, int, int], step: i
     r0, c0, r1, c1 = max(0, r0), max(0, c0), min(h, r1), min(w, c1)
     if r1 <= r0 or c1 <= c0 or step < 1:
         raise PaintsegError("the preview box lies outside the image")
-    stack = compute_features(np.asarray(image), seg.spec_for(image))
+    stack = compute_features(image, seg.spec_for(image))
     sample = feature_matrix(stack, slice(r0, r1, step), slice(c0, c1, step))
     rows, cols = len(range(r0, r1, step)), len(range(c0, c1, step))
     estimator = seg.estimator_

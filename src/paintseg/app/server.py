@@ -384,6 +384,8 @@ def _register_callbacks(app: dash.Dash, store: SessionStore) -> None:  # noqa: C
             try:
                 summary = session.train(live=True)
                 view = _view_of(session, queue.get("view"))
+                if view is not None:
+                    session.start_preview(session.current, *view)
                 overlay = _picture_urls(session, probability_class, view)[1]
                 status = _train_status(summary)
                 message = ""

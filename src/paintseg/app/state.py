@@ -41,6 +41,13 @@ SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
 log = logging.getLogger(__name__)
 
 
+def _class_pixels(counts: np.ndarray) -> np.ndarray:
+    """Pixels per label with the unpainted (0) and "ignore" labels counted as none."""
+    painted = counts.copy()
+    painted[[0, IGNORE]] = 0
+    return painted
+
+
 @dataclass
 class ClassInfo:
     id: int
@@ -104,6 +111,9 @@ class Session:
     last_grown: tuple = (None, 0)
     lock: threading.RLock = field(default_factory=threading.RLock)
     grow_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    #: one preview computed at a time: a request for the one being made waits for it
+    preview_lock: threading.Lock = field(default_factory=threading.Lock, repr=False,
+                                         compare=False)
     acknowledged: dict[str, int] = field(default_factory=dict)  # page -> last stroke seq
     optimisation: object | None = None  # the AutoML search of this session, if any
     last_used: float = field(default_factory=time.monotonic)
@@ -241,7 +251,7 @@ class Session:
             info = self.class_by_id(class_id)
             self.classes.remove(info)
             for entry in self.images:
-                if (entry.history.mask == info.id).any():
+                if entry.history.counts()[info.id]:
                     entry.history.push("delete-class", info.id)
                     entry.version += 1
             if self.model is not None and info.id in set(self.model.classes_.tolist()):
@@ -257,9 +267,9 @@ class Session:
     def pixel_counts(self) -> dict[int, int]:
         counts = dict.fromkeys((c.id for c in self.classes), 0)
         for entry in self.images:
-            binc = np.bincount(entry.history.mask.ravel(), minlength=256)
+            per_label = entry.history.counts()
             for k in counts:
-                counts[k] += int(binc[k])
+                counts[k] += int(per_label[k])
         return counts
 
     # -- strokes --------------------------------------------------------------------
@@ -366,12 +376,11 @@ class Session:
         """Painted images, copies of their stroke masks, and the painted classes'
         names and colours (in class-id order): what training and the search see."""
         with self.lock:
-            painted = [e for e in self.images
-                       if ((e.history.mask > 0) & (e.history.mask != IGNORE)).any()]
+            painted = [e for e in self.images if _class_pixels(e.history.counts()).any()]
             if not painted:
                 raise PaintsegError("paint some strokes first: at least two classes")
-            present = sorted({int(k) for e in painted for k in np.unique(e.history.mask)
-                              if k and k != IGNORE})
+            present = sorted({int(k) for e in painted
+                              for k in np.flatnonzero(_class_pixels(e.history.counts()))})
             if len(present) < 2:
                 raise PaintsegError(
                     f"only '{self.class_name(present[0])}' is painted: paint at least two classes")
@@ -475,20 +484,33 @@ class Session:
     def preview(self, index: int, box: tuple[int, int, int, int], step: int) -> Result | None:
         """The model's quick look at part of an image (``tiles.preview_proba``): every
         ``step``-th pixel of ``box``, kept for the model version it was made with."""
-        with self.lock:
-            if self.model is None:
-                return None
-            key = (index, tuple(box), int(step))
-            cached = self.previews.get(key)
-            if cached is not None and cached.model_version == self.model_version:
-                return cached
-            model, version, image = self.model, self.model_version, self.entry(index).image
-        proba = self._heavy(preview_proba, model, image, box, step)
-        result = Result.of(version, proba, model.classes_)
-        with self.lock:
-            if version == self.model_version:
-                self.previews = {key: result}  # the newest only: previews are for one view
-        return result
+        with self.preview_lock:
+            with self.lock:
+                if self.model is None:
+                    return None
+                key = (index, tuple(box), int(step))
+                cached = self.previews.get(key)
+                if cached is not None and cached.model_version == self.model_version:
+                    return cached
+                model, version, image = self.model, self.model_version, self.entry(index).image
+            proba = self._heavy(preview_proba, model, image, box, step)
+            result = Result.of(version, proba, model.classes_)
+            with self.lock:
+                if version == self.model_version:
+                    self.previews = {key: result}  # the newest only: previews are for one view
+            return result
+
+    def start_preview(self, index: int, box: tuple[int, int, int, int], step: int) -> None:
+        """Begin the preview a live update's page is about to ask for, in a thread: it is
+        under way while the answer travels and the page asks (its request then waits
+        for it instead of starting it)."""
+        def make() -> None:
+            try:
+                self.preview(index, box, step)
+            except Exception as exc:  # noqa: BLE001 - the page's own request reports it
+                log.debug("preview of session %s not made ahead: %s", self.id, exc)
+
+        threading.Thread(target=make, name=f"preview-{self.id}", daemon=True).start()
 
     def cached_result(self, index: int | None = None) -> Result | None:
         """An image's prediction if it is already computed (never computes)."""

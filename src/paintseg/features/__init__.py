@@ -7,13 +7,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections import OrderedDict
 
 import numpy as np
 
 from ..errors import PaintsegError
+from ..io import content_digest
 from .filters import channel_names, iter_channels
 from .lattice import LatticeEstimate, estimate_lattice_period
 from .spec import FILTER_FAMILIES, PRESETS, FeatureSpec, adapt_to_lattice, resolve_spec
@@ -64,8 +64,7 @@ def intensity_range(image) -> tuple[float, float]:
 
 
 def _key(image: np.ndarray, spec: FeatureSpec, value_range: tuple[float, float]) -> tuple:
-    digest = hashlib.blake2b(np.ascontiguousarray(image).view(np.uint8), digest_size=16)
-    return (digest.hexdigest(), image.shape, str(image.dtype), spec.to_json(), value_range)
+    return (content_digest(image), spec.to_json(), value_range)
 
 
 def compute_features(
@@ -82,19 +81,19 @@ def compute_features(
     retraining after a new stroke does not recompute the filters. An adaptive spec
     (``auto``, ``stem``) is first adapted to this image's own lattice period.
     """
-    image = np.asarray(image)
-    if image.ndim != 2:
-        raise PaintsegError(f"expected a 2-D grey image, got shape {image.shape}")
-    if min(image.shape) < 2:
+    if np.ndim(image) != 2:
+        raise PaintsegError(f"expected a 2-D grey image, got shape {np.shape(image)}")
+    if min(np.shape(image)) < 2:
         raise PaintsegError(f"image of {image.shape[0]}x{image.shape[1]} pixels is too small")
     spec = resolve_spec(features)
     if spec.adaptive:
         spec = adapt_to_lattice(spec, estimate_lattice_period(image).period)
     if value_range is None:
         value_range = intensity_range(image)
-    key = _key(image, spec, value_range)
     if not cache:
-        return _compute(image, spec, value_range)
+        return _compute(np.asarray(image), spec, value_range)
+    key = _key(image, spec, value_range)  # before asarray: an Image remembers its digest
+    image = np.asarray(image)
     with _CACHE_LOCK:
         key_lock = _KEY_LOCKS.setdefault(key, threading.Lock())
     with key_lock:  # a second caller for the same stack waits for the first

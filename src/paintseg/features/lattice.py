@@ -19,7 +19,6 @@ hexagonal lattice imaged with a sharp probe), the fundamental is reported.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ import numpy as np
 import scipy.fft as sfft
 
 from ..errors import PaintsegError
+from ..io import content_digest
 
 REMEMBERED_ESTIMATES = 256  # lattice estimates kept, by image content
 _ESTIMATES: OrderedDict[tuple, LatticeEstimate] = OrderedDict()
@@ -123,9 +123,7 @@ def estimate_lattice_period(image: np.ndarray) -> LatticeEstimate:
     image content: every training asks again for the same images (50 ms at 1 MP,
     against 5 ms to recognise the image).
     """
-    image = np.asarray(image)
-    key = (hashlib.blake2b(np.ascontiguousarray(image).view(np.uint8), digest_size=16).digest(),
-           image.shape, str(image.dtype))
+    key = content_digest(image)
     with _ESTIMATES_LOCK:
         if key in _ESTIMATES:
             _ESTIMATES.move_to_end(key)

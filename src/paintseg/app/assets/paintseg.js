@@ -380,6 +380,8 @@
         S.layers[name] = img;
         if (name === "segmentation") S.overlayLoadedAt = performance.now();
         redraw();
+        // suggestions read the full prediction: asked for now, not beside the preview
+        loadSuggestions((S.overlayUrls || {}).suggestions_url);
       });
     };
     if (!preview || !preview[name + "_url"]) { full(); return; }
@@ -467,7 +469,8 @@
         return;
       }
       loadLayer(S.show);
-      loadSuggestions(overlay.suggestions_url);
+      // after a live update's preview, the suggestions wait for the full picture
+      if (!S.previewUrls) loadSuggestions(overlay.suggestions_url);
     },
     configure: function (cfg) {
       Object.assign(S, cfg);

@@ -1,7 +1,9 @@
 """Batch prediction at scale: time and peak memory of `paintseg predict` by image size,
-and a folder on a local two-process Dask cluster against this process alone.
+a folder on a local two-process Dask cluster against this process alone, and how many
+labels a tiled prediction shares with the whole-image one.
 
     python benchmarks/bench_tiles.py [--sizes 1024 4096 6144 16384] [--folder 8]
+                                     [--agreement 2048]
 
 Images are the bundled STEM demo repeated to size (the work per pixel is what counts),
 written as tiled 16-bit TIFFs (512-px tiles, zlib), so `paintseg predict` reads them
@@ -64,12 +66,34 @@ def write_tiled(path: Path, demo, size: int) -> None:
                      resolution=(per_nm * 1e7, per_nm * 1e7), resolutionunit="CENTIMETER")
 
 
+def agreement(size: int, tile: int = 512) -> None:
+    """Labels equal between the whole-image prediction and the tiled one, on a generated
+    STEM image whose grains cross the tile borders (as `tests/test_tiles.py`)."""
+    from paintseg import Segmenter, tiles
+    from paintseg.demo import make_stem_image, simulate_strokes
+    from paintseg.io import Image
+
+    demo = make_stem_image(size, seed=11)
+    strokes = simulate_strokes(demo.truth, grains=demo.grains, seed=11)
+    image = Image(demo.image, 0.03, "nm", "stem.tif")
+    seg = Segmenter(estimate=False).fit([image], [strokes])
+    whole = seg.predict(image)
+    tiled = tiles.predict(seg, image, tile=tile)
+    print(f"tiled = whole, {size}² STEM image in {tile}-px tiles: "
+          f"{100 * (tiled == whole).mean():.4f} % of labels equal "
+          f"({int((tiled != whole).sum())} of {tiled.size} differ)\n", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1024, 4096, 6144])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[1024, 4096, 6144])
     parser.add_argument("--folder", type=int, default=8, help="images in the folder run")
     parser.add_argument("--tile", type=int, default=1024)
+    parser.add_argument("--agreement", type=int, default=0,
+                        help="side of a generated STEM image predicted whole and in 512-px tiles")
     args = parser.parse_args()
+    if args.agreement:
+        agreement(args.agreement)
 
     from paintseg import Segmenter
     from paintseg.demo import bundled_demo_path

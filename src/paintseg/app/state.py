@@ -376,11 +376,11 @@ class Session:
         """Painted images, copies of their stroke masks, and the painted classes'
         names and colours (in class-id order): what training and the search see."""
         with self.lock:
-            painted = [e for e in self.images if _class_pixels(e.history.counts()).any()]
+            found = [(e, np.flatnonzero(_class_pixels(e.history.counts()))) for e in self.images]
+            painted = [e for e, classes in found if len(classes)]
             if not painted:
                 raise PaintsegError("paint some strokes first: at least two classes")
-            present = sorted({int(k) for e in painted
-                              for k in np.flatnonzero(_class_pixels(e.history.counts()))})
+            present = sorted({int(k) for _, classes in found for k in classes})
             if len(present) < 2:
                 raise PaintsegError(
                     f"only '{self.class_name(present[0])}' is painted: paint at least two classes")

@@ -8,7 +8,7 @@ estimate (``training_summary_["estimated_miou"]``) against the number of strokes
 the plots go to ``benchmarks/guidance/``. Last, the extra training time of the estimate
 at 512² and 1024² (fit with and without it, and the live loop: fit + predict + suggest).
 
-    nice -n 10 python benchmarks/bench_guidance.py [--steps 12] [--random-seeds 2]
+    nice -n 10 python benchmarks/bench_guidance.py [--steps 12] [--random-seeds 3]
 """
 
 from __future__ import annotations
@@ -177,7 +177,7 @@ def plot(results: dict, estimates: list[tuple[float, float]]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=12)
-    parser.add_argument("--random-seeds", type=int, default=2)
+    parser.add_argument("--random-seeds", type=int, default=3)
     parser.add_argument("--kinds", default="", help="comma-separated: stem,plates,isbi,metaldam")
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)

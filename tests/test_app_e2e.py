@@ -383,6 +383,9 @@ def test_live_mode_updates_the_overlay_after_each_stroke(app):
     assert box[0] == 0 and box[1] == 0 and box[2] >= 500 and box[3] >= 500  # all of it is on screen
     app.page.wait_for_function("() => window.paintseg.state.layers.segmentation", timeout=30_000)
     assert "Trained" in app.page.locator("#train-status").inner_text()
+    # the grown forest's accuracy estimate follows the full picture (here: why there is none)
+    app.page.wait_for_function("() => document.querySelector('#accuracy-estimate')"
+                               ".innerText.includes('too few strokes')", timeout=30_000)
     # undo and clear retrain too: one class left -> no model, and the page says why
     app.page.click("#undo-button")
     app.page.wait_for_function("() => !window.paintseg.state.layers.segmentation", timeout=30_000)

@@ -68,8 +68,22 @@ def test_estimate_can_be_switched_off_and_survives_saving(plates, trained, tmp_p
     loaded = Segmenter.load(tmp_path / "m.paintseg")
     assert loaded.training_summary_["estimated_miou"] == pytest.approx(
         seg.training_summary_["estimated_miou"])
+    assert loaded.describe_accuracy() == seg.accuracy_.describe()  # the saved sentence
     off = Segmenter(estimate=False).fit([image], [strokes])
     assert off.training_summary_["estimated_miou"] is None
+
+
+def test_a_forest_fitted_in_two_steps_is_estimated_once_grown(plates, trained):
+    """The estimate reads the whole forest: a first fit of some trees defers it, and
+    ``grow`` gives the very estimate of a single fit."""
+    image, truth, grains = plates
+    seg, strokes = trained
+    first = Segmenter().fit([image], [strokes], first_trees=16)
+    assert first.training_summary_["estimated_miou"] is None
+    assert "once every tree is grown" in first.describe_accuracy()
+    first.grow([image], [strokes])
+    assert first.training_summary_["estimated_miou"] == pytest.approx(
+        seg.training_summary_["estimated_miou"])
 
 
 def test_confusions_name_the_mixed_up_classes():

@@ -140,8 +140,9 @@ def test_ignored_regions_are_left_out_of_training_overlay_and_statistics(tmp_pat
 
 def test_live_training_fits_the_preview_trees_first_and_grows_the_rest():
     """A live training fits the trees a preview reads; the first use of the whole model
-    grows the forest, which then predicts what a full training predicts. Meanwhile a
-    snapshot (what autosave writes) holds the last fully grown model, never a half one."""
+    grows the forest, which then predicts what a full training predicts and estimates
+    its accuracy as a full training does. Meanwhile a snapshot (what autosave writes)
+    holds the last fully grown model, never a half one."""
     session = _session(96)
     uid = session.entry().uid
     for row, label in ((10, 1), (30, 1), (60, 2), (80, 2)):
@@ -149,10 +150,14 @@ def test_live_training_fits_the_preview_trees_first_and_grows_the_rest():
                             "label": label})
     session.train()
     full = session.result().proba.copy()
+    estimate = session.model.training_summary_["estimated_miou"]
+    assert estimate is not None
     saved_version = session.model_version
     session.train(live=True)
     live = session.model
     assert len(live.estimator_.estimators_) == 16 and live.trees_pending_ == 32
+    assert live.training_summary_["estimated_miou"] is None
+    assert "once every tree is grown" in live.describe_accuracy()
     snapshot = session.snapshot()
     assert snapshot.model_version == saved_version and snapshot.model.trees_pending_ == 0
     session.start_preview(0, (0, 0, 96, 96), 2)  # made ahead, in a thread
@@ -164,5 +169,7 @@ def test_live_training_fits_the_preview_trees_first_and_grows_the_rest():
     np.testing.assert_array_equal(session.result().proba, full)
     assert session.model_version == version + 1
     assert len(session.model.estimator_.estimators_) == 48
+    assert session.model.training_summary_["estimated_miou"] == pytest.approx(estimate)
+    assert session.suggestions()["accuracy"].startswith(f"estimated mean IoU {estimate:.2f}")
     assert session.snapshot().model is session.model
     assert session.export_model()  # a grown model saves

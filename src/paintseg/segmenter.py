@@ -219,7 +219,8 @@ class Segmenter(BaseEstimator):
 
         ``first_trees`` fits only that many trees of a forest classifier, for a quick
         first look (the app's live mode); ``grow`` adds the rest later, and the forest
-        is then the very one a single fit would have made."""
+        is then the very one a single fit would have made. The accuracy estimate reads
+        the whole forest's probabilities, so it waits for ``grow`` too."""
         images, strokes = _as_images(images, strokes), _as_list(strokes)
         if len(images) != len(strokes):
             raise PaintsegError(f"{len(images)} images but {len(strokes)} stroke masks")
@@ -288,7 +289,7 @@ class Segmenter(BaseEstimator):
         if not getattr(self, "trees_pending_", 0):
             return self
         images, strokes = _as_images(images, strokes), _as_list(strokes)
-        X, y, _ = labelled_pixels(images, strokes, self.spec_for)
+        X, y, groups = labelled_pixels(images, strokes, self.spec_for)
         if not np.array_equal(np.unique(y), self.classes_):
             raise PaintsegError("these strokes are not the ones the model was trained on")
         full = self.estimator_.n_estimators + self.trees_pending_
@@ -296,15 +297,20 @@ class Segmenter(BaseEstimator):
         _fit_quietly(self.estimator_, *self._training_set(X, y))
         self.estimator_.set_params(warm_start=False)
         self.trees_pending_ = 0
+        self._estimate_accuracy(images, (X, y, groups), None)
         return self
 
     def _estimate_accuracy(self, images, painted, progress) -> None:
-        """Held-out-stroke estimate of the mean IoU, into ``accuracy_`` and the summary."""
+        """The estimate of the mean IoU (``guidance``), into ``accuracy_`` and the summary."""
         from .guidance import AccuracyEstimate, estimate_accuracy
 
+        classes = [int(k) for k in self.classes_]
         if not self.estimate:
-            self.accuracy_ = AccuracyEstimate(None, [int(k) for k in self.classes_],
+            self.accuracy_ = AccuracyEstimate(None, classes,
                                               message="accuracy not estimated (switched off)")
+        elif self.trees_pending_:  # it reads the whole forest's probabilities: after grow
+            self.accuracy_ = AccuracyEstimate(None, classes,
+                                              message="accuracy estimated once every tree is grown")
         else:
             if progress:
                 progress("estimating accuracy")
@@ -313,8 +319,11 @@ class Segmenter(BaseEstimator):
         self.training_summary_["accuracy"] = self.accuracy_.to_dict()
 
     def describe_accuracy(self) -> str:
-        """The accuracy estimate in one sentence, with the class names."""
-        check_is_fitted(self, "accuracy_")
+        """The accuracy estimate in one sentence, with the class names (a loaded model:
+        the sentence it was saved with)."""
+        check_is_fitted(self, "estimator_")
+        if not hasattr(self, "accuracy_"):
+            return self.training_summary_.get("accuracy", {}).get("message", "accuracy not estimated")
         names = dict(zip((int(k) for k in self.classes_), self.class_names_, strict=True))
         return self.accuracy_.describe(names)
 

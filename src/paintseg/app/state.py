@@ -391,16 +391,16 @@ class Session:
     def train(self, *, live: bool = False) -> dict:
         """Train on the strokes of every image; predict the current one.
 
-        ``live`` (after each stroke in live mode) leaves out the accuracy estimate and
-        the full prediction, and fits only the trees a preview uses: the page draws a
-        ``preview`` first and asks for the full pictures after (``grown_model`` fits the
-        remaining trees then), so the overlay follows the strokes without waiting.
+        ``live`` (after each stroke in live mode) leaves out the full prediction and
+        fits only the trees a preview uses: the page draws a ``preview`` first and asks
+        for the full pictures after (``grown_model`` fits the remaining trees then, and
+        the accuracy estimate with them, which ``suggestions`` hands to the page), so
+        the overlay follows the strokes without waiting.
         """
         images, masks, names, colours = self.training_set()
         seg = Segmenter(features=self.features, classifier=self.classifier,
                         class_names=names, class_colours=colours,
-                        period=self.period if self.features.adaptive else None,
-                        estimate=not live)
+                        period=self.period if self.features.adaptive else None)
         with self.lock:
             index = self.current
             shown = None if live else self.entry(index).image
@@ -413,23 +413,26 @@ class Session:
             self._install(seg, (images, masks) if seg.trees_pending_ else None)
             if proba is not None:
                 self.results[index] = Result.of(self.model_version, proba, seg.classes_)
-        accuracy = ("live mode: press Train (T) for the accuracy estimate" if live
+        accuracy = ("live mode: the accuracy estimate follows the full overlay" if live
                     else seg.describe_accuracy())
         return {"seconds": time.perf_counter() - t0, **seg.training_summary_,
                 "accuracy_text": accuracy}
 
     def suggestions(self, index: int | None = None, n: int = 3) -> dict:
         """Where to paint next on an image: the model's most uncertain regions far from
-        the strokes (``guidance.suggest_regions``), or a sentence saying why there are none."""
+        the strokes (``guidance.suggest_regions``), or a sentence saying why there are none;
+        with the whole model's accuracy estimate (``accuracy``), which a live training
+        leaves to the grown forest."""
         result = self.result(index)
         if result is None:
             return {"boxes": [], "message": "train a model first: suggestions come from it"}
         with self.lock:
             strokes = self.entry(index).history.mask.copy()
+            model = self.model
         boxes = suggest_regions(result.proba, strokes, n)
         message = "" if boxes else ("the model is sure everywhere, so there is nothing to suggest "
                                     "(sure is not the same as right: check the segmentation)")
-        return {"boxes": boxes, "message": message}
+        return {"boxes": boxes, "message": message, "accuracy": model.describe_accuracy()}
 
     def _install(self, model: Segmenter | None, unfinished: tuple | None = None) -> None:
         """Make ``model`` the session's (with the lock held): a new version, whose

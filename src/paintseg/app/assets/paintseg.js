@@ -159,6 +159,13 @@
     if (el) el.textContent = text;
   }
 
+  // The whole model's accuracy estimate: a live training leaves it to the grown forest,
+  // whose estimate comes with the suggestions.
+  function setAccuracy(text) {
+    const el = document.getElementById("accuracy-estimate");
+    if (el && text) el.textContent = text.charAt(0).toUpperCase() + text.slice(1) + ".";
+  }
+
   function loadSuggestions(url) {
     if (!url || S.suggestionsUrl === url) return;
     S.suggestionsUrl = url;
@@ -168,6 +175,7 @@
         S.suggestions = data.boxes || [];
         S.suggestIndex = -1;
         S.suggestionMessage = data.message || "";
+        setAccuracy(data.accuracy);
         setSuggestionInfo(S.suggestions.length
           ? S.suggestions.length + " suggestions: N zooms to each" : S.suggestionMessage);
         redraw();

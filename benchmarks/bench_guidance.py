@@ -14,6 +14,7 @@ at 512² and 1024² (fit with and without it, and the live loop: fit + predict +
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -182,8 +183,8 @@ def main() -> None:
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
     results, estimates, lines = {}, [], []
-    header = ["| case | strategy | strokes to target | mean IoU at start / end | target |",
-              "|---|---|---|---|---|"]
+    header = ["| case | strategy | strokes to target | strokes to 0.98 × best | "
+              "mean IoU at start / end | target / 0.98 × best |", "|---|---|---|---|---|---|"]
     print("\n".join(header), flush=True)
     for name, kind, load in cases():
         if args.kinds and kind not in args.kinds.split(","):
@@ -194,13 +195,17 @@ def main() -> None:
                 for s in STRATEGIES}
         results[name] = runs
         best = max(r["true"] for rs in runs.values() for rows in rs for r in rows)
-        target = min(TARGET, round(0.98 * best, 3))
+        # the target, and the best reachable level: it still ranks the strategies where
+        # the first strokes already reach the target
+        target, reach = min(TARGET, round(0.98 * best, 3)), round(0.98 * best, 3)
         for strategy, rs in runs.items():
-            needed = [strokes_to(rows, target) for rows in rs]
-            shown = " / ".join("never" if n is None else str(n) for n in needed)
+            shown = [" / ".join("never" if n is None else str(n)
+                                for n in (strokes_to(rows, level) for rows in rs))
+                     for level in (target, reach)]
             ends = f"{np.mean([rows[0]['true'] for rows in rs]):.3f} / " \
                    f"{np.mean([rows[-1]['true'] for rows in rs]):.3f}"
-            lines.append(f"| {name} | {strategy} | {shown} | {ends} | {target:.3f} |")
+            lines.append(f"| {name} | {strategy} | {shown[0]} | {shown[1]} | {ends} | "
+                         f"{target:.3f} / {reach:.3f} |")
             print(lines[-1], flush=True)
             estimates += [(r["estimate"], r["true"]) for rows in rs for r in rows
                           if r["estimate"] is not None and r["min_strokes_per_class"] >= 3]
@@ -212,6 +217,7 @@ def main() -> None:
                if len(errors) else "", ""]
     print("\n".join(summary), flush=True)
     plot(results, estimates)
+    (OUT / "runs.json").write_text(json.dumps(results))
     timing_lines = timing()
     (OUT / "results.md").write_text("\n".join(header + lines + summary + timing_lines) + "\n")
 

@@ -28,6 +28,22 @@ def test_default_segmenter_learns_the_demo_phases(demo256):
     assert seg.lattice_.found and 5.0 < seg.lattice_.period < 6.0  # d100 of MoS2 at 0.05 nm/px
 
 
+@pytest.mark.parametrize("size", [16, 64])
+def test_a_few_painted_pixels_on_a_small_image_segment_it(size):
+    """Each tree of the default forest grows on enough pixels to split: a fifth of 32
+    painted pixels left every tree a single leaf, and the whole image one class."""
+    image = np.random.default_rng(0).normal(size=(size, size)).astype(np.float32)
+    image[:, size // 2:] += 3
+    truth = np.ones((size, size), np.uint8)
+    truth[:, size // 2:] = 2
+    strokes = np.zeros_like(truth)
+    for rows in (slice(2, 4), slice(size - 4, size - 2)):
+        strokes[rows, 2:6], strokes[rows, size - 6:size - 2] = 1, 2
+    seg = Segmenter().fit(image, strokes)
+    assert seg.training_summary_["labelled_pixels"] == {1: 16, 2: 16}
+    assert mean_iou(seg.predict(image), truth) > 0.9
+
+
 def test_class_ids_are_kept_as_painted(demo256):
     demo, strokes = demo256
     relabelled = np.where(strokes > 0, strokes * 10, 0)  # classes 10, 20, 30

@@ -119,3 +119,26 @@ def make_classifier(name: str | BaseEstimator, random_state: int = 0) -> Classif
             f"unknown classifier {name!r}; choose one of: {', '.join(CLASSIFIERS)}"
         )
     return CLASSIFIERS[key](random_state)
+
+
+#: Fewest painted pixels each tree of a bootstrapped forest is grown on (or all of them).
+#: Above it, smaller bootstraps did better: trees on a fifth of ~540-1400 painted pixels
+#: beat trees on at least 500 by 0.003 mean IoU (15 cases, thin strokes), and on at least
+#: 2000 lost 0.010 against a fifth over 30 cases with 2200-10000 painted pixels.
+MIN_TREE_SAMPLES = 100
+
+
+def sized_for(estimator: ClassifierMixin, n_samples: int) -> ClassifierMixin:
+    """``estimator`` with its bootstrap fraction turned into a count of at least
+    ``MIN_TREE_SAMPLES`` pixels (all of them when fewer are painted).
+
+    A fifth of a few hundred painted pixels (a small image, a few clicks) leaves each
+    tree fewer pixels than two leaves need, and the forest then answers the class
+    prior everywhere; a fraction of many pixels is kept as it is.
+    """
+    params = estimator.get_params()
+    fraction = params.get("max_samples")
+    if params.get("bootstrap") and isinstance(fraction, float):
+        count = max(int(fraction * n_samples), min(n_samples, MIN_TREE_SAMPLES))
+        estimator.set_params(max_samples=int(count))
+    return estimator

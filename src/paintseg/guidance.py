@@ -35,7 +35,7 @@ import cv2
 import numpy as np
 from sklearn.base import clone
 
-from .classifiers import make_classifier
+from .classifiers import make_classifier, sized_for
 from .features import compute_features
 from .grouped_cv import even_over_strokes, full_proba, stroke_folds, strokes_per_class
 
@@ -183,7 +183,7 @@ def _held_out_sharpness(seg: Segmenter, X: np.ndarray, y: np.ndarray,
     probas, truths = [], []
     for fold in np.unique(folds):
         test = folds == fold
-        fitted = clone(model).fit(X[~test], y[~test])
+        fitted = sized_for(clone(model), int(np.sum(~test))).fit(X[~test], y[~test])
         probas.append(full_proba(fitted, X[test], n))
         truths.append(y[test])
     return _calibrated_sharpness(np.concatenate(probas), np.concatenate(truths))

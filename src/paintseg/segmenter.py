@@ -24,7 +24,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from .annotations import IGNORE
-from .classifiers import make_classifier
+from .classifiers import make_classifier, sized_for
 from .colours import default_colour
 from .errors import PaintsegError, PaintsegWarning
 from .features import (
@@ -242,7 +242,7 @@ class Segmenter(BaseEstimator):
         if progress:
             progress("training classifier")
         t1 = time.perf_counter()
-        self.estimator_ = make_classifier(self.classifier, self.random_state)
+        self.estimator_ = sized_for(make_classifier(self.classifier, self.random_state), len(X))
         self.trees_pending_ = 0
         full = int(getattr(self.estimator_, "n_estimators", 0) or 0)
         if first_trees and hasattr(self.estimator_, "warm_start") and full > first_trees:

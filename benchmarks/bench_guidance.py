@@ -8,7 +8,7 @@ estimate (``training_summary_["estimated_miou"]``) against the number of strokes
 the plots go to ``benchmarks/guidance/``. Last, the extra training time of the estimate
 at 512² and 1024² (fit with and without it, and the live loop: fit + predict + suggest).
 
-    nice -n 10 python benchmarks/bench_guidance.py [--steps 12] [--random-seeds 3]
+    nice -n 10 python benchmarks/bench_guidance.py [--steps 12] [--seeds 3]
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ def run(image, truth, kind: str, strategy: str, steps: int, seed: int) -> list[d
     strokes = first_strokes(truth, kind)
     rows = []
     for step in range(steps + 1):
-        seg = Segmenter().fit([image], [strokes])
+        seg = Segmenter(random_state=seed).fit([image], [strokes])
         proba = seg.predict_proba(image)
         pred = seg.classes_[proba.argmax(axis=2)]
         per_class = [cv2.connectedComponents((strokes == k).astype(np.uint8), connectivity=8)[0] - 1
@@ -178,7 +178,8 @@ def plot(results: dict, estimates: list[tuple[float, float]]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=12)
-    parser.add_argument("--random-seeds", type=int, default=3)
+    parser.add_argument("--seeds", type=int, default=3,
+                        help="runs per strategy: the forest's seed (and the random places)")
     parser.add_argument("--kinds", default="", help="comma-separated: stem,plates,isbi,metaldam")
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
@@ -191,7 +192,7 @@ def main() -> None:
             continue
         data = load()
         runs = {s: [run(data.image, data.truth, kind, s, args.steps, seed)
-                    for seed in range(args.random_seeds if s == "random" else 1)]
+                    for seed in range(args.seeds)]
                 for s in STRATEGIES}
         results[name] = runs
         best = max(r["true"] for rs in runs.values() for rows in rs for r in rows)

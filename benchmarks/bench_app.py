@@ -15,42 +15,18 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
+
+from serving import running_app
 
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 GENERATED_MAX = 2048  # the largest image generated whole
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(image: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    data_dir = tempfile.mkdtemp(prefix="paintseg-bench-")  # autosave away from the user's data
-    proc = subprocess.Popen([sys.executable, "-m", "paintseg.cli", "app", str(image), "--port", str(port),
-                             "--no-browser", "--data-dir", data_dir],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/"
-    for _ in range(200):
-        try:
-            urllib.request.urlopen(url, timeout=1)
-            return proc, url
-        except OSError:
-            time.sleep(0.25)
-    raise RuntimeError("server did not start")
 
 
 def chromium_rss_mib(browser_pid: int | None) -> float:
@@ -80,62 +56,57 @@ def measure(size: int, n_strokes: int) -> dict:
         write_tiff_image(path, image, demo.pixel_size_nm, "nm")
         strokes = simulate_strokes(demo.truth, grains=demo.grains, seed=3, strokes_per_class=6)
         strokes = np.tile(strokes, (reps, reps))
-        server, url = start_server(path)
-        try:
-            with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-                page = browser.new_page(viewport={"width": 1440, "height": 900})
-                page.goto(url)
-                page.wait_for_function("() => window.paintseg && window.paintseg.state.image")
-                page.wait_for_function("() => document.querySelectorAll('#class-select label').length >= 2")
-                page.click("#live-mode label")
-                box = page.locator("#viewer canvas").bounding_box()
-                scale, ox, oy = page.evaluate(
-                    "() => { const s = window.paintseg.state; return [s.scale, s.ox, s.oy]; }")
+        with running_app(str(path)) as url, sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+            page = browser.new_page(viewport={"width": 1440, "height": 900})
+            page.goto(url)
+            page.wait_for_function("() => window.paintseg && window.paintseg.state.image")
+            page.wait_for_function("() => document.querySelectorAll('#class-select label').length >= 2")
+            page.click("#live-mode label")
+            box = page.locator("#viewer canvas").bounding_box()
+            scale, ox, oy = page.evaluate(
+                "() => { const s = window.paintseg.state; return [s.scale, s.ox, s.oy]; }")
 
-                def screen(x, y):
-                    return box["x"] + ox + x * scale, box["y"] + oy + y * scale
+            def screen(x, y):
+                return box["x"] + ox + x * scale, box["y"] + oy + y * scale
 
-                import cv2
+            import cv2
 
-                paths = []
-                for k in (1, 2):
-                    n, comp = cv2.connectedComponents((strokes == k).astype(np.uint8))
-                    for c in range(1, n):
-                        ys, xs = np.nonzero(comp == c)
-                        order = np.argsort(xs)
-                        pts = np.stack([xs[order], ys[order]], 1)[:: max(1, len(xs) // 6)]
-                        paths.append((k, pts))
-                paths = sorted(paths, key=lambda kp: kp[0])
-                order = [paths[0], paths[-1]] + paths[1:-1]  # two classes first
-                latencies, previews = [], []
-                for i, (k, pts) in enumerate(order[: n_strokes + 2]):
-                    page.locator("#class-select label").nth(k - 1).click()
-                    page.mouse.move(*screen(*pts[0]))
-                    page.mouse.down()
-                    for x, y in pts[1:]:
-                        page.mouse.move(*screen(x, y))
-                    page.mouse.up()
-                    if i == 0:
-                        continue  # one class only: nothing to train yet
-                    page.wait_for_function(
-                        "() => { const s = window.paintseg.state;"
-                        " return s.overlayLoadedAt && s.overlayLoadedAt > s.lastStrokeTime; }",
-                        timeout=120_000)
-                    latencies.append(page.evaluate(
-                        "() => window.paintseg.state.overlayLoadedAt - window.paintseg.state.lastStrokeTime"))
-                    previews.append(page.evaluate(
-                        "() => { const s = window.paintseg.state; return s.previewLoadedAt > "
-                        "s.lastStrokeTime ? s.previewLoadedAt - s.lastStrokeTime : NaN; }"))
-                time.sleep(1)
-                cdp = page.context.new_cdp_session(page)
-                cdp.send("Performance.enable")
-                metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
-                rss = chromium_rss_mib(None)
-                browser.close()
-        finally:
-            server.terminate()
-            server.wait(10)
+            paths = []
+            for k in (1, 2):
+                n, comp = cv2.connectedComponents((strokes == k).astype(np.uint8))
+                for c in range(1, n):
+                    ys, xs = np.nonzero(comp == c)
+                    order = np.argsort(xs)
+                    pts = np.stack([xs[order], ys[order]], 1)[:: max(1, len(xs) // 6)]
+                    paths.append((k, pts))
+            paths = sorted(paths, key=lambda kp: kp[0])
+            order = [paths[0], paths[-1]] + paths[1:-1]  # two classes first
+            latencies, previews = [], []
+            for i, (k, pts) in enumerate(order[: n_strokes + 2]):
+                page.locator("#class-select label").nth(k - 1).click()
+                page.mouse.move(*screen(*pts[0]))
+                page.mouse.down()
+                for x, y in pts[1:]:
+                    page.mouse.move(*screen(x, y))
+                page.mouse.up()
+                if i == 0:
+                    continue  # one class only: nothing to train yet
+                page.wait_for_function(
+                    "() => { const s = window.paintseg.state;"
+                    " return s.overlayLoadedAt && s.overlayLoadedAt > s.lastStrokeTime; }",
+                    timeout=120_000)
+                latencies.append(page.evaluate(
+                    "() => window.paintseg.state.overlayLoadedAt - window.paintseg.state.lastStrokeTime"))
+                previews.append(page.evaluate(
+                    "() => { const s = window.paintseg.state; return s.previewLoadedAt > "
+                    "s.lastStrokeTime ? s.previewLoadedAt - s.lastStrokeTime : NaN; }"))
+            time.sleep(1)
+            cdp = page.context.new_cdp_session(page)
+            cdp.send("Performance.enable")
+            metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+            rss = chromium_rss_mib(None)
+            browser.close()
     later = [p for p in previews[1:] if p == p]  # NaN: no preview was drawn
     return {
         "size": size, "first_ms": latencies[0],

@@ -23,55 +23,19 @@ import argparse
 import base64
 import io
 import itertools
-import os
-import subprocess
-import sys
-import tempfile
 import threading
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import requests
 from PIL import Image as PILImage
+from serving import running_app
 
 TRUTH = Path(__file__).resolve().parents[1] / "src" / "paintseg" / "data" / "demo_truth.png"
 PERMUTATIONS = list(itertools.permutations((1, 2, 3)))
 LAYERS = ("uncertainty", "probability", "segmentation")
-
-
-# -- the server --------------------------------------------------------------------------------
-@contextmanager
-def running_server(port: int, images: list[str] | None = None):
-    """``paintseg app`` on 127.0.0.1:port, its sessions in a temporary folder; yields its URL."""
-    with tempfile.TemporaryDirectory() as data_dir:
-        env = dict(os.environ, PAINTSEG_DATA_DIR=data_dir)
-        proc = subprocess.Popen([sys.executable, "-m", "paintseg.cli", "app", *(images or []),
-                                 "--port", str(port), "--no-browser", "--processes", "2"], env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            _wait_until_up(url, proc)
-            yield url
-        finally:
-            proc.terminate()
-            proc.wait(20)
-
-
-def _wait_until_up(url: str, proc: subprocess.Popen, seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(url + "/_dash-dependencies", timeout=2).ok:
-                return
-        except requests.RequestException:
-            pass
-        if proc.poll() is not None:
-            raise RuntimeError(proc.stderr.read().decode()[-2000:])
-        time.sleep(0.25)
-    raise TimeoutError(f"{url} did not answer in {seconds} s")
 
 
 # -- measurements ---------------------------------------------------------------------------------
@@ -370,7 +334,7 @@ def main() -> None:
     if args.url:
         print(report(run_load(args.url.rstrip("/"), args.sessions, args.strokes)))
         return
-    with running_server(args.port) as url:
+    with running_app("--processes", "2", port=args.port) as url:
         print(report(run_load(url, args.sessions, args.strokes)))
 
 

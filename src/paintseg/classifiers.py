@@ -53,12 +53,10 @@ def _random_forest(seed):
 def _extra_trees(seed):
     # The default. Random split thresholds and 20 % of the features per split, so the
     # few decisive channels of a ~60-filter bank (the lattice descriptors of a crystal,
-    # the fine ridges of a membrane) keep being tried; each tree sees a 10 % bootstrap
-    # of the painted pixels (at least MIN_TREE_SAMPLES), which are near-copies of each
-    # other along a stroke, so the trees disagree where the strokes say little
-    # (measured on the benchmark cases: 20 % against 30 % / none, mean IoU +0.008, +0.05
-    # on ISBI slice 3; 10 % against 20 %, 30 cases, four seeds: +0.0025, ISBI +0.008,
-    # plates +0.010, MetalDAM -0.001, texture -0.003; fits and predicts faster).
+    # the fine ridges of a membrane) keep being tried; each tree sees a 20 % bootstrap
+    # of the painted pixels, which are near-copies of each other along a stroke, so
+    # the trees disagree where the strokes say little (measured on the benchmark cases:
+    # mean IoU +0.008 over all pixels, +0.05 on ISBI slice 3; fits and predicts faster).
     # Leaves of >= 5 pixels keep predictions smooth. Classes are weighted to count
     # alike: how many pixels a class has in the strokes says how it was painted (a
     # membrane traced with a thin brush, a matrix dabbed with a wide one), not how much
@@ -66,7 +64,7 @@ def _extra_trees(seed):
     # texture +0.003, STEM -0.001, plates -0.011).
     return ExtraTreesClassifier(
         n_estimators=48, min_samples_leaf=5, max_depth=18, max_features=0.2, bootstrap=True,
-        max_samples=0.1, class_weight="balanced", n_jobs=-1, random_state=seed,
+        max_samples=0.2, class_weight="balanced", n_jobs=-1, random_state=seed,
     )
 
 
@@ -134,7 +132,7 @@ def sized_for(estimator: ClassifierMixin, n_samples: int) -> ClassifierMixin:
     """``estimator`` with its bootstrap fraction turned into a count of at least
     ``MIN_TREE_SAMPLES`` pixels (all of them when fewer are painted).
 
-    A tenth of a few hundred painted pixels (a small image, a few clicks) leaves each
+    A fifth of a few hundred painted pixels (a small image, a few clicks) leaves each
     tree fewer pixels than two leaves need, and the forest then answers the class
     prior everywhere; a fraction of many pixels is kept as it is.
     """

@@ -17,7 +17,8 @@ import pytest
 from conftest import REPO
 
 sys.path.insert(0, str(REPO / "benchmarks"))
-from bench_load import PERMUTATIONS, run_load, running_server  # noqa: E402
+from bench_load import PERMUTATIONS, run_load  # noqa: E402
+from serving import running_app  # noqa: E402
 
 pytestmark = pytest.mark.slow
 SESSIONS = 4
@@ -33,7 +34,7 @@ def _port() -> int:
 
 @pytest.fixture(scope="module")
 def load_run():
-    with running_server(_port()) as url:
+    with running_app("--processes", "2", port=_port()) as url:
         yield run_load(url, SESSIONS, per_class=2, min_switches=3)
 
 

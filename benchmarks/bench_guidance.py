@@ -115,6 +115,12 @@ def strokes_to(rows: list[dict], target: float) -> int | None:
     return next((r["strokes"] for r in rows if r["true"] >= target), None)
 
 
+def strokes_shown(runs: list[list[dict]], level: float) -> str:
+    """The strokes each run needed to reach ``level``, "never" when it did not."""
+    return " / ".join("never" if n is None else str(n)
+                      for n in (strokes_to(rows, level) for rows in runs))
+
+
 def timing(repeats: int = 3) -> list[str]:
     """Fit with and without the estimate, and the live loop, at 512² and 1024²."""
     from paintseg import Segmenter
@@ -200,9 +206,7 @@ def main() -> None:
         # the first strokes already reach the target
         target, reach = min(TARGET, round(0.98 * best, 3)), round(0.98 * best, 3)
         for strategy, rs in runs.items():
-            shown = [" / ".join("never" if n is None else str(n)
-                                for n in (strokes_to(rows, level) for rows in rs))
-                     for level in (target, reach)]
+            shown = [strokes_shown(rs, level) for level in (target, reach)]
             ends = f"{np.mean([rows[0]['true'] for rows in rs]):.3f} / " \
                    f"{np.mean([rows[-1]['true'] for rows in rs]):.3f}"
             lines.append(f"| {name} | {strategy} | {shown[0]} | {shown[1]} | {ends} | "

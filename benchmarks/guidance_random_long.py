@@ -34,8 +34,7 @@ def main() -> None:
                 for seed in range(args.seeds)]
         end = sum(rows[-1]["true"] for rows in runs) / len(runs)
         for level in levels[kind]:
-            needed = [guidance.strokes_to(rows, level) for rows in runs]
-            shown = " / ".join("never" if n is None else str(n) for n in needed)
+            shown = guidance.strokes_shown(runs, level)
             print(f"| {name} | {level:.3f} | {shown} (of {runs[0][-1]['strokes']}) | {end:.3f} |",
                   flush=True)
 

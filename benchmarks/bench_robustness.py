@@ -1,0 +1,164 @@
+"""Does the default hold away from the data it was designed on? Accuracy against the peers
+on microstructures it never saw, at other pixel sizes, under noise, and with other ways
+of painting.
+
+Four axes, each with every method of ``bench_core.py`` on the same image and strokes:
+
+- ``kinds``: the generators of ``generators.py`` (SEM particles, HRTEM nanoparticles,
+  pores, grain boundaries, lamellar steel), two seeds each.
+- ``scale``: benchmark images resampled to half and twice their pixel count per side
+  (a lower and a higher magnification), strokes painted anew at that scale with a brush
+  and a margin that scale with it; 1x painted the same way, for reference.
+- ``noise``: Gaussian noise of 0.5 and 1 times the image's own standard deviation
+  added to benchmark images, with their benchmark strokes.
+- ``strokes``: one stroke per class; strokes that reach the class borders; many thin
+  strokes (a 1-px brush).
+
+Accuracy only (in one process; ``bench_core.py`` measures time and memory).
+
+    python benchmarks/bench_robustness.py [--axes kinds,scale,noise,strokes] [--out FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_core import METHODS  # noqa: E402
+from cases import DATA, CaseData, all_cases, mean_iou  # noqa: E402
+from generators import GENERATORS  # noqa: E402
+
+from paintseg.demo import simulate_strokes  # noqa: E402
+
+DEFAULT = "paintseg (default)"
+PEERS = ("scikit-image trainable", "ilastik filters + RF")
+#: Benchmark images resampled, noised and painted in other ways (those found are used).
+BASE_CASES = ("plates seed 0", "plates seed 1", "ISBI slice 3", "MetalDAM 01", "MetalDAM 30",
+              "texture mosaic seed 0")
+STROKE_CASES = ("STEM a=9 px (d=7.8 px) 512²", *BASE_CASES[:4], "texture mosaic seed 0")
+STROKE_STYLES = {
+    "one stroke per class": dict(strokes_per_class=1, fraction=0.003),
+    "strokes to the borders": dict(strokes_per_class=4, fraction=0.006, margin=1),
+    "many thin strokes": dict(strokes_per_class=10, fraction=0.004, radius=1, margin=2),
+}
+Item = tuple[str, str, CaseData]  # (setting, case name, data)
+
+
+def _paint(truth: np.ndarray, regions: np.ndarray | None, seed: int, thin: tuple[int, ...] = (),
+           **style) -> np.ndarray:
+    return simulate_strokes(truth, grains=regions, seed=seed, trace=thin, **style)
+
+
+def _generated(name: str, seed: int) -> CaseData:
+    image, truth, regions = GENERATORS[name](seed=seed)
+    thin = (2,) if name == "grain boundaries" else ()
+    strokes = _paint(truth, regions, 1000 + seed, thin, strokes_per_class=6, fraction=0.008, margin=4)
+    return CaseData(image, truth, strokes)
+
+
+def _thin_classes(name: str) -> tuple[int, ...]:
+    return (1,) if name.startswith("ISBI") else ()  # membranes are class 1 there
+
+
+def kinds_axis() -> Iterator[Item]:
+    for name in GENERATORS:
+        for seed in (0, 1):
+            yield "unseen kinds", f"{name} seed {seed}", _generated(name, seed)
+
+
+def _base_cases(names: tuple[str, ...]) -> dict[str, CaseData]:
+    found = {c.name: c for c in all_cases()}
+    cases = {n: found[n].load() for n in names if n in found}
+    cases["particles seed 0"] = _generated("particles", 0)
+    return cases
+
+
+def scale_axis() -> Iterator[Item]:
+    for name, data in _base_cases(BASE_CASES).items():
+        for factor in (0.5, 1.0, 2.0):
+            h, w = data.truth.shape
+            size = (round(w * factor), round(h * factor))
+            interpolation = cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC
+            image = cv2.resize(data.image.astype(np.float32), size, interpolation=interpolation)
+            truth = cv2.resize(data.truth, size, interpolation=cv2.INTER_NEAREST)
+            strokes = _paint(truth, None, 3, _thin_classes(name), strokes_per_class=5,
+                             fraction=0.008, margin=max(2, round(4 * factor)),
+                             radius=max(2, round(3 * factor)))
+            yield f"scale {factor:g}x", name, CaseData(image, truth, strokes)
+
+
+def noise_axis() -> Iterator[Item]:
+    rng = np.random.default_rng(0)
+    for name, data in _base_cases(BASE_CASES).items():
+        for level in (0.5, 1.0):
+            image = data.image.astype(np.float32)
+            image = image + rng.normal(0, level * image.std(), image.shape).astype(np.float32)
+            yield f"noise {level:g} x std", name, CaseData(image, data.truth, data.strokes)
+
+
+def strokes_axis() -> Iterator[Item]:
+    for name, data in _base_cases(STROKE_CASES).items():
+        for style, params in STROKE_STYLES.items():
+            strokes = _paint(data.truth, None, 5, _thin_classes(name), **params)
+            yield style, name, CaseData(data.image, data.truth, strokes, data.pixel_size_nm)
+
+
+AXES = {"kinds": kinds_axis, "scale": scale_axis, "noise": noise_axis, "strokes": strokes_axis}
+
+
+def _run(method: str, data: CaseData) -> float:
+    from paintseg.io import Image
+
+    image = data.image
+    if method.startswith("paintseg") and data.pixel_size_nm:
+        image = Image(image, data.pixel_size_nm, "nm")
+    return mean_iou(METHODS[method](image, data.strokes), data.truth)
+
+
+def summarise(scores: dict[tuple[str, str], dict[str, float]], methods: list[str]) -> list[str]:
+    """Mean IoU per setting and method, and on how many cases the default is at or
+    above the better of the two peers."""
+    lines = ["| setting | cases | " + " | ".join(methods) + " | default ≥ better peer |",
+             "|---" * (len(methods) + 3) + "|"]
+    settings = list(dict.fromkeys(s for s, _ in scores))
+    for setting in [*settings, "all"]:
+        rows = [r for (s, _), r in scores.items() if setting in (s, "all")]
+        means = " | ".join(f"{np.mean([r[m] for r in rows]):.3f}" for m in methods)
+        wins = sum(r[DEFAULT] >= max(r[p] for p in PEERS) for r in rows)
+        lines.append(f"| {setting} | {len(rows)} | {means} | {wins} of {len(rows)} |")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--axes", default=",".join(AXES), help="comma-separated: " + ", ".join(AXES))
+    parser.add_argument("--out", default=None, help="also write the Markdown tables here")
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore")
+    if not DATA.is_dir():
+        print(f"note: {DATA} not found; only the generated images are used")
+    methods = list(METHODS)
+    lines = ["| setting | case | " + " | ".join(methods) + " |", "|---" * (len(methods) + 2) + "|"]
+    print("\n".join(lines), flush=True)
+    scores: dict[tuple[str, str], dict[str, float]] = {}
+    for axis in args.axes.split(","):
+        for setting, name, data in AXES[axis]():
+            row = {m: _run(m, data) for m in methods}
+            scores[(setting, name)] = row
+            lines.append(f"| {setting} | {name} | " + " | ".join(f"{row[m]:.3f}" for m in methods) + " |")
+            print(lines[-1], flush=True)
+    summary = ["", "Mean IoU per setting:", "", *summarise(scores, methods)]
+    print("\n".join(summary), flush=True)
+    if args.out:
+        Path(args.out).write_text("\n".join(lines + summary) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -53,18 +53,21 @@ def _random_forest(seed):
 def _extra_trees(seed):
     # The default. Random split thresholds and 20 % of the features per split, so the
     # few decisive channels of a ~60-filter bank (the lattice descriptors of a crystal,
-    # the fine ridges of a membrane) keep being tried; each tree sees a 20 % bootstrap
-    # of the painted pixels, which are near-copies of each other along a stroke, so
-    # the trees disagree where the strokes say little (measured on the benchmark cases:
-    # mean IoU +0.008 over all pixels, +0.05 on ISBI slice 3; fits and predicts faster).
-    # Leaves of >= 5 pixels keep predictions smooth. Classes are weighted to count
-    # alike: how many pixels a class has in the strokes says how it was painted (a
-    # membrane traced with a thin brush, a matrix dabbed with a wide one), not how much
-    # of the image it covers (three seeds, per kind: ISBI +0.027, MetalDAM +0.006,
-    # texture +0.003, STEM -0.001, plates -0.011).
+    # the fine ridges of a membrane) keep being tried. Each tree sees a 5 % bootstrap
+    # of the painted pixels (at least MIN_TREE_SAMPLES): the pixels along a stroke are
+    # near-copies of each other, so a few of them per tree say as much, and the trees
+    # then disagree where the strokes say little instead of all drawing the same thick
+    # border. Against 20 %, two forest seeds: +0.005 mean IoU over 30 benchmark cases
+    # (ISBI +0.011, plates +0.017, textures -0.005) and +0.0055 over 66 cases the
+    # default was not designed on (grain boundaries +0.05, strokes painted up to the
+    # borders -0.009). Leaves of >= 5 pixels keep predictions smooth. Classes are
+    # weighted to count alike: how many pixels a class has in the strokes says how it
+    # was painted (a membrane traced with a thin brush, a matrix dabbed with a wide
+    # one), not how much of the image it covers (three seeds, per kind: ISBI +0.027,
+    # MetalDAM +0.006, texture +0.003, STEM -0.001, plates -0.011).
     return ExtraTreesClassifier(
         n_estimators=48, min_samples_leaf=5, max_depth=18, max_features=0.2, bootstrap=True,
-        max_samples=0.2, class_weight="balanced", n_jobs=-1, random_state=seed,
+        max_samples=0.05, class_weight="balanced", n_jobs=-1, random_state=seed,
     )
 
 
@@ -123,8 +126,9 @@ def make_classifier(name: str | BaseEstimator, random_state: int = 0) -> Classif
 
 #: Fewest painted pixels each tree of a bootstrapped forest is grown on (or all of them).
 #: Above it, smaller bootstraps did better: trees on a fifth of ~540-1400 painted pixels
-#: beat trees on at least 500 by 0.003 mean IoU (15 cases, thin strokes), and on at least
-#: 2000 lost 0.010 against a fifth over 30 cases with 2200-10000 painted pixels.
+#: beat trees on at least 500 by 0.003 mean IoU (15 cases, thin strokes), trees on at
+#: least 2000 lost 0.010 against a fifth over 30 cases with 2200-10000 painted pixels,
+#: and a twentieth beat a fifth (see ``_extra_trees``).
 MIN_TREE_SAMPLES = 100
 
 
@@ -132,8 +136,8 @@ def sized_for(estimator: ClassifierMixin, n_samples: int) -> ClassifierMixin:
     """``estimator`` with its bootstrap fraction turned into a count of at least
     ``MIN_TREE_SAMPLES`` pixels (all of them when fewer are painted).
 
-    A fifth of a few hundred painted pixels (a small image, a few clicks) leaves each
-    tree fewer pixels than two leaves need, and the forest then answers the class
+    A small fraction of a few hundred painted pixels (a small image, a few clicks)
+    leaves each tree fewer pixels than two leaves need, and the forest then answers the class
     prior everywhere; a fraction of many pixels is kept as it is.
     """
     params = estimator.get_params()

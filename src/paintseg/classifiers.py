@@ -138,11 +138,14 @@ def sized_for(estimator: ClassifierMixin, n_samples: int) -> ClassifierMixin:
 
     A small fraction of a few hundred painted pixels (a small image, a few clicks)
     leaves each tree fewer pixels than two leaves need, and the forest then answers the class
-    prior everywhere; a fraction of many pixels is kept as it is.
+    prior everywhere; a fraction of many pixels is kept as it is. A pipeline's final
+    estimator is sized the same way, so a pipeline holding the default forest (AutoML's
+    kept default, its exported script) fits the very forest the default model does.
     """
-    params = estimator.get_params()
+    final = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator  # a pipeline's model
+    params = final.get_params()
     fraction = params.get("max_samples")
     if params.get("bootstrap") and isinstance(fraction, float):
         count = max(int(fraction * n_samples), min(n_samples, MIN_TREE_SAMPLES))
-        estimator.set_params(max_samples=int(count))
+        final.set_params(max_samples=int(count))
     return estimator

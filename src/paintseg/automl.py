@@ -45,15 +45,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, clone
-from sklearn.model_selection import PredefinedSplit, StratifiedKFold, cross_val_score
+from sklearn.model_selection import PredefinedSplit, StratifiedKFold
 from sklearn.pipeline import Pipeline, make_pipeline
 
-from .classifiers import make_classifier
+from .classifiers import make_classifier, sized_for
 from .errors import PaintsegError, require_extra
 from .grouped_cv import even_over_strokes, full_proba, stroke_folds, strokes_per_class
 from .segmenter import Segmenter, labelled_pixels
 
-SCORING = "jaccard_macro"  # mean IoU over the painted classes, reported to people
 CONFIDENCE_WEIGHT = 0.05
 #: The search replaces the default only with a mean held-out gain this large, and a
 #: gain in every fold: smaller gains on held-out strokes did not carry to whole images.
@@ -156,14 +155,16 @@ def iou_then_confidence(estimator, X, y) -> float:
     return float(iou - CONFIDENCE_WEIGHT * log_loss(y, proba, labels=np.arange(n_classes)))
 
 
-def fold_scores(estimator, data: SearchData) -> tuple[np.ndarray, np.ndarray]:
-    """Per stroke-grouped fold: held-out mean IoU and log-loss."""
+def fold_scores(estimator, data: SearchData, splitter=None) -> tuple[np.ndarray, np.ndarray]:
+    """Per fold (stroke-grouped unless another ``splitter`` is given): held-out mean IoU
+    and log-loss. Each fold's forest is sized for its training pixels as the model's
+    own fit sizes it (``sized_for``), so the folds judge the forest the model will be."""
     from sklearn.metrics import jaccard_score, log_loss
 
     n_classes = len(data.classes)
     ious, losses = [], []
-    for train, test in data.splitter.split(data.X, data.y):
-        fitted = clone(estimator).fit(data.X[train], data.y[train])
+    for train, test in (splitter or data.splitter).split(data.X, data.y):
+        fitted = sized_for(clone(estimator), len(train)).fit(data.X[train], data.y[train])
         proba = full_proba(fitted, data.X[test], n_classes)
         ious.append(jaccard_score(data.y[test], proba.argmax(axis=1), average="macro"))
         losses.append(log_loss(data.y[test], proba, labels=np.arange(n_classes)))
@@ -224,9 +225,9 @@ def _t_quantile(level: float, dof: int) -> float:
 
 def grouped_and_pixel_scores(estimator, data: SearchData, seed: int = 0) -> tuple[float, float]:
     """Mean IoU under stroke-grouped folds and under a plain pixel K-fold."""
-    grouped = cross_val_score(clone(estimator), data.X, data.y, cv=data.splitter, scoring=SCORING)
+    grouped = fold_scores(estimator, data)[0]
     plain = StratifiedKFold(n_splits=data.splitter.get_n_splits(), shuffle=True, random_state=seed)
-    pixel = cross_val_score(clone(estimator), data.X, data.y, cv=plain, scoring=SCORING)
+    pixel = fold_scores(estimator, data, plain)[0]
     return float(grouped.mean()), float(pixel.mean())
 
 

@@ -25,6 +25,7 @@ from collections.abc import Callable
 
 import numpy as np
 from scipy import ndimage as ndi
+from scipy.spatial import cKDTree
 from skimage.segmentation import find_boundaries
 
 Made = tuple[np.ndarray, np.ndarray, np.ndarray]
@@ -61,9 +62,8 @@ def _ellipses(size: int, rng: np.random.Generator, radii: tuple[float, float], c
 
 def _voronoi(size: int, rng: np.random.Generator, n: int) -> np.ndarray:
     seeds = rng.uniform(0, size, (n, 2))
-    yy, xx = np.mgrid[:size, :size]
-    distance = (yy[..., None] - seeds[:, 0]) ** 2 + (xx[..., None] - seeds[:, 1]) ** 2
-    return distance.argmin(-1).astype(np.int32)
+    pixels = np.stack(np.mgrid[:size, :size], axis=-1).reshape(-1, 2)
+    return cKDTree(seeds).query(pixels)[1].reshape(size, size).astype(np.int32)
 
 
 def particles(size: int = 512, seed: int = 0, radii: tuple[float, float] = (4, 9),

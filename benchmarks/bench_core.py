@@ -72,6 +72,16 @@ METHODS = {
 }
 
 
+def method_input(method: str, image: np.ndarray, pixel_size_nm: float | None):
+    """The image as ``method`` takes it: paintseg with its pixel size (so the lattice
+    period is stored in nm), the peers as a bare array."""
+    from paintseg.io import Image
+
+    if method.startswith("paintseg") and pixel_size_nm:
+        return Image(image, pixel_size_nm, "nm")
+    return image
+
+
 def _measure(data_file: str, method: str) -> tuple[float, float, float]:
     import fastfilters2  # noqa: F401  every method's imports happen before the clock starts
     import psutil
@@ -81,13 +91,9 @@ def _measure(data_file: str, method: str) -> tuple[float, float, float]:
 
     import paintseg.guidance  # noqa: F401  (the package imports lazily: load what fit uses)
     import paintseg.segmenter  # noqa: F401
-    from paintseg.io import Image
-
     with np.load(data_file) as data:
         image, truth, strokes = data["image"], data["truth"], data["strokes"]
-        pixel = float(data["pixel"])
-    if method.startswith("paintseg") and pixel > 0:
-        image = Image(image, pixel, "nm")
+        image = method_input(method, image, float(data["pixel"]))
     rss_before = psutil.Process().memory_info().rss
     t0 = time.perf_counter()
     pred = METHODS[method](image, strokes)

@@ -31,7 +31,7 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_core import METHODS  # noqa: E402
+from bench_core import METHODS, method_input  # noqa: E402
 from cases import DATA, CaseData, all_cases, mean_iou  # noqa: E402
 from generators import GENERATORS  # noqa: E402
 
@@ -114,11 +114,7 @@ AXES = {"kinds": kinds_axis, "scale": scale_axis, "noise": noise_axis, "strokes"
 
 
 def _run(method: str, data: CaseData) -> float:
-    from paintseg.io import Image
-
-    image = data.image
-    if method.startswith("paintseg") and data.pixel_size_nm:
-        image = Image(image, data.pixel_size_nm, "nm")
+    image = method_input(method, data.image, data.pixel_size_nm)
     return mean_iou(METHODS[method](image, data.strokes), data.truth)
 
 

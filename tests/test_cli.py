@@ -163,3 +163,24 @@ def test_app_serves_with_one_clean_line(tmp_path):
         out, err = proc.communicate(timeout=30)
     assert out.strip().splitlines() == [f"paintseg is running at http://127.0.0.1:{port}/  (Ctrl-C to stop)"]
     assert "development server" not in err and "Traceback" not in err
+
+
+def test_train_names_the_borders_that_follow_the_edges(tmp_path):
+    """Plates of three brightnesses: every pair of classes has its borders on the
+    image's edges, and ``--no-edges`` trains a model without them."""
+    from paintseg.demo import make_plates_image, simulate_strokes
+    from paintseg.io import write_tiff_image
+    from paintseg.model_io import load_segmenter
+
+    made = make_plates_image(192, 0)
+    write_tiff_image(tmp_path / "plates.tif", made.image, None)
+    write_mask(tmp_path / "strokes.png", simulate_strokes(made.truth, grains=made.grains, seed=3))
+    args = ("train", tmp_path / "plates.tif", "--labels", tmp_path / "strokes.png", "--out")
+    r = run(*args, tmp_path / "a.paintseg")
+    assert r.returncode == 0, r.stderr
+    assert "borders on the image's edges: " in r.stdout
+    assert load_segmenter(tmp_path / "a.paintseg").edge_pairs_ == [(0, 1), (0, 2), (1, 2)]
+    r = run(*args, tmp_path / "b.paintseg", "--no-edges")
+    assert r.returncode == 0, r.stderr
+    assert "borders on the image's edges" not in r.stdout
+    assert load_segmenter(tmp_path / "b.paintseg").edge_pairs_ == []

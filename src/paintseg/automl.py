@@ -584,6 +584,7 @@ def build_segmenter() -> Segmenter:
         features=FEATURES,
         classifier=PIPELINE,
         smoothing={seg.smoothing!r},
+        snap_to_edges={seg.snap_to_edges!r},
         max_pixels_per_class={seg.max_pixels_per_class!r},
         random_state={seg.random_state!r},
     )

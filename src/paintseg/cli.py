@@ -118,6 +118,10 @@ def train(
     classifier: Annotated[str, typer.Option(
         help="extra_trees, random_forest, xgboost, lightgbm, demo_tpot.")] = "extra_trees",
     period: PeriodOpt = None,
+    edges: Annotated[bool, typer.Option(
+        "--edges/--no-edges",
+        help="Let the image's edges place the unsure borders between classes of "
+             "different brightness.")] = True,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
 ) -> None:
     """Train a model from images and their stroke masks."""
@@ -126,7 +130,8 @@ def train(
     with _progress() as progress:
         task = progress.add_task("reading", total=len(images) + 2)
         pixels, masks = _read_training(images, labels, lambda: progress.advance(task))
-        seg = Segmenter(features=features, classifier=classifier, period=period, random_state=seed)
+        seg = Segmenter(features=features, classifier=classifier, period=period,
+                        snap_to_edges=edges, random_state=seed)
         seg.fit(pixels, masks, progress=lambda msg: progress.update(task, description=msg,
                                                                     advance=1))
         seg.save(out)
@@ -139,6 +144,10 @@ def train(
         f"pixels, {summary['n_features']} features -> {out}"
     )
     out_console.print(seg.describe_accuracy(), highlight=False)
+    if seg.edge_pairs_:
+        names = seg.class_names_
+        out_console.print("borders on the image's edges: " + ", ".join(
+            f"{names[i]} / {names[j]}" for i, j in seg.edge_pairs_), highlight=False)
 
 
 def resolve_spec_adaptive(features: str) -> bool:

@@ -56,6 +56,7 @@ META_SCHEMA: dict[str, type | tuple[type, ...]] = {
 META_OPTIONAL: dict[str, type | tuple[type, ...]] = {
     "classifier": str, "smoothing": (int, float), "max_pixels_per_class": int,
     "random_state": int, "training_summary": dict, "versions": dict, "lattice": dict,
+    "snap_to_edges": bool, "edge_pairs": list,
 }
 
 
@@ -130,6 +131,8 @@ def segmenter_to_bytes(seg) -> bytes:
         "class_names": list(seg.class_names_),
         "class_colours": list(seg.class_colours_),
         "smoothing": float(seg.smoothing_),
+        "snap_to_edges": bool(seg.snap_to_edges),
+        "edge_pairs": [[int(i), int(j)] for i, j in getattr(seg, "edge_pairs_", [])],
         "lattice": {
             "period_px": seg.spec_.period,
             "period_nm": seg.period_nm_,
@@ -153,6 +156,18 @@ def save_segmenter(seg, path) -> None:
 
     check_is_fitted(seg, "estimator_")
     atomic_write_bytes(Path(path), segmenter_to_bytes(seg))
+
+
+def _edge_pairs(pairs: list, n_classes: int, source: str) -> list[tuple[int, int]]:
+    """model.json's 'edge_pairs', checked: pairs of distinct class indices."""
+    clean = []
+    for pair in pairs:
+        if (not isinstance(pair, list) or len(pair) != 2
+                or not all(isinstance(i, int) and 0 <= i < n_classes for i in pair)
+                or pair[0] == pair[1]):
+            raise PaintsegError(f"{source}: model.json 'edge_pairs' is not a list of class pairs")
+        clean.append((pair[0], pair[1]))
+    return clean
 
 
 def _is_trusted(type_name: str) -> bool:
@@ -212,11 +227,13 @@ def segmenter_from_bytes(data: bytes, source: str = "model file"):
         class_names=meta["class_names"],
         class_colours=meta["class_colours"],
         smoothing=float(meta.get("smoothing", 0.0)),
+        snap_to_edges=bool(meta.get("snap_to_edges", False)),
         max_pixels_per_class=int(meta.get("max_pixels_per_class", 40_000)),
         random_state=int(meta.get("random_state", 0)),
     )
     seg.spec_ = seg.features
     seg.smoothing_ = float(seg.smoothing)
+    seg.edge_pairs_ = _edge_pairs(meta.get("edge_pairs") or [], len(meta["classes"]), source)
     lattice = meta.get("lattice") or {}
     seg.period_nm_ = None if lattice.get("period_nm") is None else float(lattice["period_nm"])
     seg.lattice_ = LatticeEstimate(seg.spec_.period, strength=float(lattice.get("strength", 0.0)))

@@ -26,6 +26,7 @@ from sklearn.utils.validation import check_is_fitted
 from .annotations import IGNORE
 from .classifiers import make_classifier, sized_for
 from .colours import default_colour
+from .edges import brightness, separable_pairs, snap_to_edges
 from .errors import PaintsegError, PaintsegWarning
 from .features import (
     FeatureSpec,
@@ -34,6 +35,7 @@ from .features import (
     compute_features,
     estimate_lattice_period,
     feature_matrix,
+    intensity_range,
     resolve_spec,
 )
 from .io import as_image, is_signal
@@ -177,6 +179,9 @@ class Segmenter(BaseEstimator):
         and STEM images a fixed smoothing gained nothing and cost thin structures.
     period : lattice period in pixels for the lattice families of an adaptive
         spec, overriding the estimate from the training images.
+    snap_to_edges : where two classes differ in brightness on the strokes, let the
+        image's edges decide the unsure band between them (``paintseg.edges``): borders
+        on the intensity edge instead of a halo halfway between the strokes.
     max_pixels_per_class : training pixels kept per class (random subsample).
     random_state : seed for the classifier and subsampling.
     estimate : estimate the mean IoU at ``fit`` by holding out whole strokes
@@ -186,7 +191,8 @@ class Segmenter(BaseEstimator):
     After ``fit``: ``spec_`` (the concrete feature spec), ``lattice_`` (the
     ``LatticeEstimate`` it follows), ``period_nm_`` (the period in nm when the
     training images carry a pixel size; a new image with another pixel size gets
-    its lattice features at the same physical period), ``smoothing_``.
+    its lattice features at the same physical period), ``smoothing_``,
+    ``edge_pairs_`` (the pairs of class indices whose borders follow the edges).
     """
 
     def __init__(
@@ -198,6 +204,7 @@ class Segmenter(BaseEstimator):
         class_colours: Sequence[str] | None = None,
         smoothing: float = 0.0,
         period: float | None = None,
+        snap_to_edges: bool = True,
         max_pixels_per_class: int = 40_000,
         random_state: int = 0,
         estimate: bool = True,
@@ -208,6 +215,7 @@ class Segmenter(BaseEstimator):
         self.class_colours = class_colours
         self.smoothing = smoothing
         self.period = period
+        self.snap_to_edges = snap_to_edges
         self.max_pixels_per_class = max_pixels_per_class
         self.random_state = random_state
         self.estimate = estimate
@@ -261,6 +269,7 @@ class Segmenter(BaseEstimator):
         if not np.isfinite(self.smoothing) or self.smoothing < 0:
             raise PaintsegError("smoothing must be a non-negative number of pixels")
         self.smoothing_ = float(self.smoothing)
+        self.edge_pairs_ = _edge_pairs(images, strokes, self.classes_) if self.snap_to_edges else []
         self.training_summary_ = {
             "images": len(images),
             "labelled_pixels": {int(k): int(n) for k, n in
@@ -402,7 +411,10 @@ class Segmenter(BaseEstimator):
         for top in range(0, h, rows):  # row blocks: bounded memory, one gather each
             block = feature_matrix(stack, slice(top, top + rows))
             proba[top:top + rows] = self.estimator_.predict_proba(block).reshape(-1, w, proba.shape[2])
-        return smooth_probabilities(proba, self.smoothing_)
+        proba = smooth_probabilities(proba, self.smoothing_)
+        if not getattr(self, "edge_pairs_", None):
+            return proba
+        return snap_to_edges(proba, image, value_range or intensity_range(image), self.edge_pairs_)
 
     def predict(self, image: np.ndarray, *, value_range=None) -> np.ndarray:
         """Class id (1..K as painted) of every pixel, (H, W)."""
@@ -441,6 +453,18 @@ def _fit_quietly(estimator, X: np.ndarray, y: np.ndarray) -> None:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="class_weight presets", category=UserWarning)
         estimator.fit(X, y)
+
+
+def _edge_pairs(images, strokes, classes: np.ndarray) -> list[tuple[int, int]]:
+    """The pairs of class indices whose brightness differs on the strokes (``edges``)."""
+    values, labels = [], []
+    for image, mask in zip(images, strokes, strict=True):
+        mask = np.asarray(mask)
+        painted = (mask > 0) & (mask != IGNORE)
+        if painted.any():
+            values.append(brightness(image, intensity_range(image))[painted])
+            labels.append(mask[painted])
+    return separable_pairs(values, labels, [int(k) for k in classes])
 
 
 def _common_lattice(images: Sequence[np.ndarray]) -> LatticeEstimate:

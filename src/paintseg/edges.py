@@ -1,0 +1,113 @@
+"""Class borders on the image's own edges, where the classes differ in brightness.
+
+A forest trained on strokes draws the border between two classes where its features
+change, and a feature at a coarse scale changes over its whole width: with no stroke
+beside the border, the forest puts it anywhere in between, often as a halo a few
+pixels wide around bright particles, plates and pores, or as grain boundaries drawn
+too thick. When the two classes differ in brightness, the image itself says where
+the border is: at the steepest change of intensity. ``snap_to_edges`` keeps the
+classifier's class wherever it is fairly sure and hands the unsure band between sure
+regions to a watershed on the intensity gradient, so the band splits along the
+image's edge. Only between pairs of classes whose brightness differs on the strokes
+(``separable_pairs``): classes told apart by texture or by a lattice have edges
+everywhere inside them, and there the classifier's border stays.
+
+Measured (two forest seeds) on 30 benchmark and validation cases and 10 generated
+kinds the default was not designed on: plates +0.060, particles and pores +0.02 to
++0.07, grain boundaries +0.03, MetalDAM +0.003, ISBI -0.007; STEM, textures,
+lamellae and nanoparticle fringes are not separable by brightness and unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+from scipy import ndimage as ndi
+from skimage.segmentation import watershed
+
+#: Gaussian sigma (px) of the brightness compared on the strokes and of the gradient
+#: whose crest the unsure band splits along: the finest scale of the filter bank
+#: that noise does not dominate.
+EDGE_SIGMA = 1.0
+#: Two classes are separable by brightness when (difference of their mean brightness)²
+#: over (sum of their variances) on the strokes reaches this (d' >= 1.4): their
+#: brightness distributions overlap by less than about half.
+SEPARATION = 1.0
+#: A pixel whose uncertainty (1 - max probability, rescaled to 0..1 for K classes)
+#: reaches this is in the unsure band, whose class the edges decide: for two classes a
+#: top probability below 0.7, for three below 0.6.
+BAND = 0.6
+
+
+def _scaled(image: np.ndarray, value_range: tuple[float, float]) -> np.ndarray:
+    """The image mapped to ``value_range``, as the features see it."""
+    lo, hi = value_range
+    return (np.asarray(image, np.float32) - np.float32(lo)) / np.float32(max(hi - lo, 1e-12))
+
+
+def brightness(image: np.ndarray, value_range: tuple[float, float]) -> np.ndarray:
+    """The image mapped to ``value_range`` and smoothed at EDGE_SIGMA."""
+    return cv2.GaussianBlur(_scaled(image, value_range), (0, 0), EDGE_SIGMA,
+                            borderType=cv2.BORDER_REFLECT)
+
+
+def separable_pairs(values: Sequence[np.ndarray], labels: Sequence[np.ndarray],
+                    classes: Sequence[int]) -> list[tuple[int, int]]:
+    """Pairs (i, j), i < j, of class indices whose brightness differs on the strokes.
+
+    ``values`` holds, per image, the painted pixels' ``brightness``; ``labels`` their
+    class ids (in ``classes``). A class's mean and variance pool every image.
+    """
+    value = np.concatenate([np.ravel(v) for v in values]).astype(np.float64)
+    label = np.concatenate([np.ravel(v) for v in labels])
+    stats = []
+    for k in classes:
+        mine = value[label == k]
+        stats.append((mine.mean(), mine.var()) if len(mine) else (np.nan, np.nan))
+    pairs = []
+    for i in range(len(stats)):
+        for j in range(i + 1, len(stats)):
+            (mi, vi), (mj, vj) = stats[i], stats[j]
+            if (mi - mj) ** 2 >= SEPARATION * max(vi + vj, 1e-12):  # NaN compares False
+                pairs.append((i, j))
+    return pairs
+
+
+def snap_to_edges(proba: np.ndarray, image: np.ndarray, value_range: tuple[float, float],
+                  pairs: Sequence[tuple[int, int]]) -> np.ndarray:
+    """``proba`` (H, W, K) with the unsure band's classes decided by the image's edges.
+
+    Sure pixels are the watershed's markers; each unsure pixel takes the class of the
+    sure region that floods it first along the gradient magnitude. Where that class
+    differs from the arg-max and the pair is in ``pairs``, the two classes' probabilities
+    swap: the arg-max follows the edge and the uncertainty stays as it was.
+    """
+    if not pairs or proba.shape[2] < 2:
+        return proba
+    k = proba.shape[2]
+    top = proba.argmax(axis=2)
+    unsure = (1.0 - proba.max(axis=2)) * (k / (k - 1)) >= BAND
+    if not unsure.any():
+        return proba
+    # the band and the sure pixels that touch it: flooding never crosses a sure pixel
+    region = cv2.dilate(unsure.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    markers = np.where(region & ~unsure, top + 1, 0).astype(np.int32)
+    if not markers.any():
+        return proba
+    gradient = ndi.gaussian_gradient_magnitude(_scaled(image, value_range), EDGE_SIGMA)
+    flooded = watershed(gradient, markers, mask=region) - 1
+    allowed = np.zeros((k, k), bool)
+    for i, j in pairs:
+        allowed[i, j] = allowed[j, i] = True
+    rows, cols = np.nonzero(unsure & (flooded >= 0) & (flooded != top))
+    was, now = top[rows, cols], flooded[rows, cols]
+    keep = allowed[was, now]
+    rows, cols, was, now = rows[keep], cols[keep], was[keep], now[keep]
+    if len(rows):
+        proba = proba.copy()
+        old = proba[rows, cols, was]
+        proba[rows, cols, was] = proba[rows, cols, now]
+        proba[rows, cols, now] = old
+    return proba

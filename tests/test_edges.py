@@ -1,0 +1,76 @@
+"""Class borders on the image's edges: where they move, where they must not."""
+
+import numpy as np
+import pytest
+
+from paintseg import Segmenter
+from paintseg.demo import make_plates_image, simulate_strokes, texture_mosaic
+from paintseg.edges import BAND, separable_pairs, snap_to_edges
+from paintseg.model_io import segmenter_from_bytes, segmenter_to_bytes
+
+
+def _mean_iou(pred, truth):
+    return np.mean([np.sum((pred == k) & (truth == k)) / np.sum((pred == k) | (truth == k))
+                    for k in np.unique(truth)])
+
+
+@pytest.fixture(scope="module")
+def plates():
+    made = make_plates_image(384, 1)
+    return made.image, made.truth, simulate_strokes(made.truth, grains=made.grains, seed=1001)
+
+
+def test_plate_borders_follow_the_image_edges(plates):
+    """Thin plates of three brightnesses: the halo the forest draws between the strokes
+    shrinks to the plates' edges, and the mean IoU rises."""
+    image, truth, strokes = plates
+    snapped = Segmenter(estimate=False).fit([image], [strokes])
+    plain = Segmenter(estimate=False, snap_to_edges=False).fit([image], [strokes])
+    assert snapped.edge_pairs_ == [(0, 1), (0, 2), (1, 2)] and plain.edge_pairs_ == []
+    before, after = _mean_iou(plain.predict(image), truth), _mean_iou(snapped.predict(image), truth)
+    assert after >= before + 0.02, (before, after)
+
+
+def test_only_the_unsure_band_changes_and_probabilities_are_only_swapped(plates):
+    image, _, strokes = plates
+    seg = Segmenter(estimate=False, snap_to_edges=False).fit([image], [strokes])
+    proba = seg.predict_proba(image)
+    snapped = snap_to_edges(proba, image, (float(image.min()), float(image.max())),
+                            [(0, 1), (0, 2), (1, 2)])
+    changed = np.any(snapped != proba, axis=2)
+    assert changed.any()
+    k = proba.shape[2]
+    unsure = (1 - proba.max(axis=2)) * k / (k - 1) >= BAND
+    assert not np.any(changed & ~unsure)
+    np.testing.assert_array_equal(np.sort(snapped, axis=2), np.sort(proba, axis=2))
+    assert np.all(snapped.argmax(axis=2)[changed] != proba.argmax(axis=2)[changed])
+
+
+def test_classes_of_one_brightness_keep_the_classifiers_borders():
+    """Brick, grass and gravel matched to one mean and spread: texture, not brightness,
+    tells them apart, so no pair snaps and the prediction is the plain one."""
+    made = texture_mosaic(256, 0)
+    strokes = simulate_strokes(made.truth, grains=made.grains, seed=5)
+    seg = Segmenter(estimate=False).fit([made.image], [strokes])
+    assert seg.edge_pairs_ == []
+    plain = Segmenter(estimate=False, snap_to_edges=False).fit([made.image], [strokes])
+    np.testing.assert_array_equal(seg.predict_proba(made.image), plain.predict_proba(made.image))
+
+
+def test_separable_pairs_compares_brightness_spread_with_the_difference():
+    rng = np.random.default_rng(0)
+    dark, bright, dark_too = rng.normal(0.2, 0.05, 500), rng.normal(0.8, 0.05, 500), \
+        rng.normal(0.21, 0.05, 500)
+    values = [np.concatenate([dark, bright, dark_too])]
+    labels = [np.repeat([1, 2, 3], 500)]
+    assert separable_pairs(values, labels, [1, 2, 3]) == [(0, 1), (1, 2)]
+    # a class with no painted pixels in these images pairs with nothing
+    assert separable_pairs(values, labels, [1, 2, 3, 4]) == [(0, 1), (1, 2)]
+
+
+def test_the_pairs_travel_in_the_model_file(plates):
+    image, _, strokes = plates
+    seg = Segmenter(estimate=False).fit([image], [strokes])
+    loaded = segmenter_from_bytes(segmenter_to_bytes(seg))
+    assert loaded.edge_pairs_ == seg.edge_pairs_ and loaded.snap_to_edges
+    np.testing.assert_array_equal(loaded.predict(image), seg.predict(image))

@@ -74,3 +74,18 @@ def test_the_pairs_travel_in_the_model_file(plates):
     loaded = segmenter_from_bytes(segmenter_to_bytes(seg))
     assert loaded.edge_pairs_ == seg.edge_pairs_ and loaded.snap_to_edges
     np.testing.assert_array_equal(loaded.predict(image), seg.predict(image))
+
+
+def test_tiles_snap_as_the_whole_image_does():
+    """The unsure band is local: tiles read with their halo and the whole image's
+    intensity range give the whole image's labels."""
+    from paintseg import tiles
+
+    made = make_plates_image(640, 2)
+    strokes = simulate_strokes(made.truth, grains=made.grains, seed=7)
+    seg = Segmenter(estimate=False).fit([made.image], [strokes])
+    assert seg.edge_pairs_
+    whole = seg.predict(made.image)
+    assert np.any(whole != Segmenter(estimate=False, snap_to_edges=False).fit(
+        [made.image], [strokes]).predict(made.image))
+    assert (tiles.predict(seg, made.image, tile=256) == whole).mean() >= 0.999

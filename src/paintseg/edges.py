@@ -24,7 +24,6 @@ from collections.abc import Sequence
 
 import cv2
 import numpy as np
-from scipy import ndimage as ndi
 from skimage.segmentation import watershed
 
 #: Gaussian sigma (px) of the brightness compared on the strokes and of the gradient
@@ -41,16 +40,31 @@ SEPARATION = 1.0
 BAND = 0.6
 
 
-def _scaled(image: np.ndarray, value_range: tuple[float, float]) -> np.ndarray:
-    """The image mapped to ``value_range``, as the features see it."""
-    lo, hi = value_range
-    return (np.asarray(image, np.float32) - np.float32(lo)) / np.float32(max(hi - lo, 1e-12))
-
-
 def brightness(image: np.ndarray, value_range: tuple[float, float]) -> np.ndarray:
-    """The image mapped to ``value_range`` and smoothed at EDGE_SIGMA."""
-    return cv2.GaussianBlur(_scaled(image, value_range), (0, 0), EDGE_SIGMA,
-                            borderType=cv2.BORDER_REFLECT)
+    """The image mapped to ``value_range`` (as the features see it), smoothed at EDGE_SIGMA."""
+    lo, hi = value_range
+    scaled = (np.asarray(image, np.float32) - np.float32(lo)) / np.float32(max(hi - lo, 1e-12))
+    return cv2.GaussianBlur(scaled, (0, 0), EDGE_SIGMA, borderType=cv2.BORDER_REFLECT)
+
+
+def _top_class(proba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Arg-max and max over the classes, one class plane at a time (a reduction over
+    the last axis of an (H, W, K) array is strided and slower)."""
+    highest = proba[:, :, 0].copy()
+    top = np.zeros(highest.shape, np.intp)
+    for c in range(1, proba.shape[2]):
+        plane = proba[:, :, c]
+        better = plane > highest
+        np.copyto(highest, plane, where=better)
+        top[better] = c
+    return top, highest
+
+
+def _gradient_magnitude(smoothed: np.ndarray) -> np.ndarray:
+    """Central-difference gradient magnitude of an image already smoothed at EDGE_SIGMA."""
+    gx = cv2.Sobel(smoothed, cv2.CV_32F, 1, 0, ksize=1, borderType=cv2.BORDER_REFLECT)
+    gy = cv2.Sobel(smoothed, cv2.CV_32F, 0, 1, ksize=1, borderType=cv2.BORDER_REFLECT)
+    return cv2.magnitude(gx, gy)
 
 
 def separable_pairs(values: Sequence[np.ndarray], labels: Sequence[np.ndarray],
@@ -87,8 +101,8 @@ def snap_to_edges(proba: np.ndarray, image: np.ndarray, value_range: tuple[float
     if not pairs or proba.shape[2] < 2:
         return proba
     k = proba.shape[2]
-    top = proba.argmax(axis=2)
-    unsure = (1.0 - proba.max(axis=2)) * (k / (k - 1)) >= BAND
+    top, highest = _top_class(proba)
+    unsure = (1.0 - highest) * (k / (k - 1)) >= BAND
     if not unsure.any():
         return proba
     # the band and the sure pixels that touch it: flooding never crosses a sure pixel
@@ -96,7 +110,7 @@ def snap_to_edges(proba: np.ndarray, image: np.ndarray, value_range: tuple[float
     markers = np.where(region & ~unsure, top + 1, 0).astype(np.int32)
     if not markers.any():
         return proba
-    gradient = ndi.gaussian_gradient_magnitude(_scaled(image, value_range), EDGE_SIGMA)
+    gradient = _gradient_magnitude(brightness(image, value_range))
     flooded = watershed(gradient, markers, mask=region) - 1
     allowed = np.zeros((k, k), bool)
     for i, j in pairs:

@@ -9,13 +9,17 @@ paint?". This module answers both from what training already has at hand.
   each true class. A forest's averaged votes are softer than its errors are
   frequent, so the probabilities are first calibrated on whole strokes held out in
   turn (stroke-grouped folds, ``grouped_cv``): the power of the probabilities that
-  best predicts the held-out strokes' classes (least log-loss). The held-out strokes
+  best predicts the held-out strokes' classes (least log-loss), with forests of the
+  model's own size (an average over fewer trees is harder, and its power would leave
+  the model's probabilities too soft). The held-out strokes
   serve only the calibration: their own error rate is a poor witness of the image
   (strokes lie inside regions, errors sit at borders; strokes a person adds where
   the model is unsure are the hard cases, and held out they rated a 0.95 model
   0.3-0.6). Measured over 55 models (guidance runs and the core benchmark's cases,
   >= 3 strokes per class): median |error| 0.060 calibrated alone, 0.090 averaged
-  with the held-out strokes' rates, 0.130 uncalibrated. What no estimate without
+  with the held-out strokes' rates, 0.130 uncalibrated; the guidance benchmark's 109
+  models, folds of 48 trees: median |error| 0.048, median error -0.008. The estimate
+  reads the forest's probabilities, not the borders ``edges`` moves. What no estimate without
   truth sees: structures nobody painted that the model labels confidently wrong.
   With fewer than two separate strokes of a class nothing can be held out, and the
   estimate is None with a sentence that says so.

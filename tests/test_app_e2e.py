@@ -371,6 +371,19 @@ def test_filters_have_their_own_scales(app):
     assert not app.errors, app.errors
 
 
+def test_borders_on_edges_turn_off_and_stay_off_after_a_reload(app, server):
+    page = app.page
+    box = page.locator("#snap-edges input")
+    assert box.is_checked()  # on by default
+    page.click("#snap-edges label")
+    assert not box.is_checked()
+    page.wait_for_load_state("networkidle")  # the setting has reached the session
+    page.reload()
+    again = App(page, server)
+    again.page.wait_for_function("() => !document.querySelector('#snap-edges input').checked")
+    assert not again.errors, again.errors
+
+
 def test_live_mode_updates_the_overlay_after_each_stroke(app):
     app.page.click("#live-mode label")
     app.select_class(0)

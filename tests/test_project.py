@@ -51,11 +51,12 @@ def test_a_project_round_trips_every_kind_of_operation(tmp_path):
     project = Project(images=[ProjectImage(_image(), history, version=5)],
                       classes=[{"id": k, "name": f"c{k}", "colour": "#12ab34"} for k in (1, 2)],
                       features=resolve_spec("ilastik"), classifier="random_forest", period=7.5,
-                      current=0, session_id="a" * 32)
+                      snap_to_edges=False, current=0, session_id="a" * 32)
     write_project(tmp_path, project)
     back = read_project(tmp_path)
     assert back.classes == project.classes and back.classifier == "random_forest"
     assert back.features == project.features and back.period == 7.5
+    assert back.snap_to_edges is False
     assert back.session_id == "a" * 32
     item = back.images[0]
     assert item.version == 5 and item.image.pixel_size == 0.25 and item.image.unit == "nm"
@@ -79,10 +80,23 @@ def test_the_model_is_saved_and_reopened(tmp_path):
                                   session.model.predict(session.images[0].image))
 
 
+def test_borders_on_edges_off_trains_without_them_and_is_saved(tmp_path):
+    session = _painted_session()
+    session.snap_to_edges = False
+    session.train()
+    assert session.model.edge_pairs_ == [] and not session.model.snap_to_edges
+    write_project(tmp_path, session.snapshot())
+    reopened = Session.from_project(read_project(tmp_path))
+    assert reopened.snap_to_edges is False
+    reopened.train()
+    assert not reopened.model.snap_to_edges
+
+
 def test_a_project_written_by_format_1_opens():
     project = read_project(FIXTURE)
     assert [c["name"] for c in project.classes] == ["matrix", "precipitate"]
     assert project.features.name == "auto" and project.classifier == "extra_trees"
+    assert project.snap_to_edges  # written before the setting existed: the default
     assert len(project.images) == 1 and project.images[0].image.shape == (48, 64)
     counts = np.bincount(project.images[0].history.mask.ravel(), minlength=3)
     assert counts[1] > 50 and counts[2] > 50

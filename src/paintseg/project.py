@@ -71,6 +71,7 @@ class Project:
     features: FeatureSpec | None = None
     classifier: str = "extra_trees"
     period: float | None = None
+    snap_to_edges: bool = True  # borders on the image's edges (``edges``)
     current: int = 0
     model: Segmenter | None = None
     model_version: int = 0
@@ -92,6 +93,7 @@ def read_project(folder: Path | str) -> Project:
             features=FeatureSpec.from_dict(meta["features"]),
             classifier=str(meta["classifier"]),
             period=None if meta.get("period") is None else float(meta["period"]),
+            snap_to_edges=bool(meta.get("snap_to_edges", True)),
             current=int(meta.get("current", 0)),
             model_version=int(meta.get("model_version", 0)),
             session_id=_session_id(meta.get("session_id")),
@@ -294,6 +296,7 @@ def _meta(project: Project) -> dict:
         "features": project.features.to_dict() if project.features else None,
         "classifier": project.classifier,
         "period": project.period,
+        "snap_to_edges": project.snap_to_edges,
         "current": project.current,
         "images": [{"uid": i.uid, "name": i.image.name, "shape": list(i.image.shape),
                     "pixel_size": None if i.image.pixel_size is None else float(i.image.pixel_size),

@@ -67,7 +67,19 @@ def _controls_from_spec(spec: FeatureSpec) -> tuple[list, list]:
 
 
 def register_features(app: dash.Dash, store) -> None:
-    """The features panel's callbacks: lattice period, presets, filter rows, classifier."""
+    """The features panel's callbacks: lattice period, presets, filter rows, classifier,
+    borders on edges."""
+
+    @app.callback(
+        Output("message", "children", allow_duplicate=True),
+        Input("snap-edges", "value"), State("session-id", "data"),
+        prevent_initial_call=True,
+    )
+    def snap_edges(value, session_id):
+        session = store.get(session_id)
+        if session is not None:
+            session.snap_to_edges = "on" in (value or [])
+        return no_update
 
     @app.callback(
         Output("lattice-info", "children"),

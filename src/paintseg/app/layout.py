@@ -130,6 +130,12 @@ def features_panel() -> html.Details:
         html.Label("Classifier", className="field-label"),
         dcc.Dropdown(id="classifier", value="extra_trees", clearable=False, searchable=False,
                      options=[{"label": CLASSIFIER_LABELS.get(k, k), "value": k} for k in CLASSIFIERS]),
+        dcc.Checklist(id="snap-edges", value=["on"], className="switch", options=[{
+            "label": html.Span("Borders on the image's edges", title=(
+                "Where two classes differ in brightness, the band where the classifier is "
+                "unsure between them is split along the image's steepest intensity change, "
+                "not halfway between the strokes (no halos around bright objects).")),
+            "value": "on"}]),
         html.Div([
             html.Button("Train (T)", id="train-button", className="btn btn-primary"),
             dcc.Checklist(id="live-mode", options=[{"label": "Live: retrain after each stroke",

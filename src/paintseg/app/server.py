@@ -301,7 +301,7 @@ def _register_callbacks(app: dash.Dash, store: SessionStore) -> None:  # noqa: C
         Output("image-info", "data"), Output("overlay", "data"),
         Output("probability-class", "options"), Output("probability-class", "value"),
         Output("feature-preset", "value", allow_duplicate=True),
-        Output("classifier", "value"),
+        Output("classifier", "value"), Output("snap-edges", "value"),
         Input("rev", "data"), State("session-id", "data"), State("class-select", "value"),
         State("probability-class", "value"),
         prevent_initial_call=True,
@@ -309,7 +309,7 @@ def _register_callbacks(app: dash.Dash, store: SessionStore) -> None:  # noqa: C
     def render_session(_, session_id, selected, probability_class):
         session = store.get(session_id)
         if session is None:
-            return (no_update,) * 12
+            return (no_update,) * 13
         with session.lock:
             ids = [c.id for c in session.classes]
             selected = selected if selected in ids else ids[0]
@@ -324,7 +324,8 @@ def _register_callbacks(app: dash.Dash, store: SessionStore) -> None:  # noqa: C
             preset = session.features.name if session.features.name in PRESETS else "custom"
             return (options, session.current if session.images else None, _image_meta(session),
                     _class_options(session), selected, session.colours(), info, overlay,
-                    model_classes, prob_value, preset, session.classifier)
+                    model_classes, prob_value, preset, session.classifier,
+                    ["on"] if session.snap_to_edges else [])
 
     # Stores and buttons whose changes go straight to the viewer's JavaScript.
     for method, component, prop in (("setImage", "image-info", "data"),

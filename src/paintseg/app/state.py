@@ -101,6 +101,7 @@ class Session:
     features: FeatureSpec = field(default_factory=lambda: resolve_spec("auto"))
     classifier: str = "extra_trees"
     period: float | None = None  # the user's lattice period (px), instead of the estimate
+    snap_to_edges: bool = True  # borders between classes of different brightness on edges
     model: Segmenter | None = None
     model_version: int = 0
     results: dict[int, Result] = field(default_factory=dict)
@@ -137,7 +138,8 @@ class Session:
                       for e in self.images]
             return Project(images=images, classes=[vars(c).copy() for c in self.classes],
                            features=self.features, classifier=self.classifier,
-                           period=self.period, current=self.current, model=model,
+                           period=self.period, snap_to_edges=self.snap_to_edges,
+                           current=self.current, model=model,
                            model_version=version, session_id=self.id)
 
     @classmethod
@@ -146,7 +148,8 @@ class Session:
         session = cls(id=session_id or project.session_id or uuid.uuid4().hex,
                       classes=[ClassInfo(**c) for c in project.classes] or [],
                       features=project.features or resolve_spec("auto"),
-                      classifier=project.classifier, period=project.period)
+                      classifier=project.classifier, period=project.period,
+                      snap_to_edges=project.snap_to_edges)
         session.images = [ImageEntry(image=p.image, history=p.history, version=p.version,
                                      uid=p.uid, stack=p.stack, frame=p.frame)
                           for p in project.images]
@@ -400,7 +403,8 @@ class Session:
         images, masks, names, colours = self.training_set()
         seg = Segmenter(features=self.features, classifier=self.classifier,
                         class_names=names, class_colours=colours,
-                        period=self.period if self.features.adaptive else None)
+                        period=self.period if self.features.adaptive else None,
+                        snap_to_edges=self.snap_to_edges)
         with self.lock:
             index = self.current
             shown = None if live else self.entry(index).image

@@ -89,3 +89,20 @@ def test_tiles_snap_as_the_whole_image_does():
     assert np.any(whole != Segmenter(estimate=False, snap_to_edges=False).fit(
         [made.image], [strokes]).predict(made.image))
     assert (tiles.predict(seg, made.image, tile=256) == whole).mean() >= 0.999
+
+
+def test_an_unsure_structure_without_sure_pixels_of_its_class_is_not_erased():
+    """A faint line the classifier calls class 1 at 0.55, inside a sure class-0 field:
+    the flood from class 0 alone says nothing about it, so it stays; a class-1 halo
+    beside a sure class-1 region moves to the edge."""
+    image = np.zeros((64, 64), np.float32)
+    image[:, 40:] = 1.0  # a bright region from column 40
+    proba = np.zeros((64, 64, 2), np.float32)
+    proba[..., 0] = 0.95
+    proba[:, 10:13] = (0.45, 0.55)  # the faint line, unsure, nothing sure of class 1 near it
+    proba[:, 44:] = (0.05, 0.95)  # sure class 1 ...
+    proba[:, 34:44] = (0.45, 0.55)  # ... with an unsure halo reaching 6 px into the dark
+    snapped = snap_to_edges(proba, image, (0.0, 1.0), [(0, 1)])
+    labels = snapped.argmax(axis=2)
+    assert np.all(labels[:, 10:13] == 1)  # kept
+    assert np.all(labels[:, 34:39] == 0) and np.all(labels[:, 41:44] == 1)  # on the edge

@@ -10,12 +10,16 @@ classifier's class wherever it is fairly sure and hands the unsure band between 
 regions to a watershed on the intensity gradient, so the band splits along the
 image's edge. Only between pairs of classes whose brightness differs on the strokes
 (``separable_pairs``): classes told apart by texture or by a lattice have edges
-everywhere inside them, and there the classifier's border stays.
+everywhere inside them, and there the classifier's border stays. Nor does the flood
+erase an unsure structure whose own class has no sure pixel beside it (a membrane
+traced once, a faint particle): edges move borders, they do not decide that a
+structure is absent.
 
 Measured (two forest seeds) on 30 benchmark and validation cases and 10 generated
 kinds the default was not designed on: plates +0.060, particles and pores +0.02 to
 +0.07, grain boundaries +0.03, MetalDAM +0.003, ISBI -0.007; STEM, textures,
-lamellae and nanoparticle fringes are not separable by brightness and unchanged.
+lamellae and nanoparticle fringes are not separable by brightness and unchanged;
+56 cases of other pixel sizes, noise and ways of painting +0.022.
 """
 
 from __future__ import annotations
@@ -67,6 +71,25 @@ def _gradient_magnitude(smoothed: np.ndarray) -> np.ndarray:
     return cv2.magnitude(gx, gy)
 
 
+def _bordered(unsure: np.ndarray, markers: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The unsure band's connected regions (labels, H x W) and, per region and class,
+    whether it touches sure pixels of that class (regions x K).
+
+    An unsure structure whose own class has no sure pixel beside it (a membrane traced
+    once, a faint particle) is one the flood would simply erase: the edges can move a
+    border between two sure regions, not decide that a structure is not there. Its
+    pixels keep the classifier's class. (One stroke per class on ISBI: 0.373 with the
+    erasure, 0.419 without, 0.426 with no snapping; elsewhere within +-0.003.)
+    """
+    count, region = cv2.connectedComponents(unsure.astype(np.uint8), connectivity=8)
+    touches = np.zeros((count, k), bool)
+    kernel = np.ones((3, 3), np.uint8)
+    for c in range(k):
+        beside = cv2.dilate((markers == c + 1).astype(np.uint8), kernel).astype(bool) & unsure
+        touches[np.unique(region[beside]), c] = True
+    return region, touches
+
+
 def separable_pairs(values: Sequence[np.ndarray], labels: Sequence[np.ndarray],
                     classes: Sequence[int]) -> list[tuple[int, int]]:
     """Pairs (i, j), i < j, of class indices whose brightness differs on the strokes.
@@ -95,8 +118,9 @@ def snap_to_edges(proba: np.ndarray, image: np.ndarray, value_range: tuple[float
 
     Sure pixels are the watershed's markers; each unsure pixel takes the class of the
     sure region that floods it first along the gradient magnitude. Where that class
-    differs from the arg-max and the pair is in ``pairs``, the two classes' probabilities
-    swap: the arg-max follows the edge and the uncertainty stays as it was.
+    differs from the arg-max, the pair is in ``pairs`` and the pixel's own class has sure
+    pixels beside its unsure region (``_bordered``), the two classes' probabilities swap:
+    the arg-max follows the edge and the uncertainty stays as it was.
     """
     if not pairs or proba.shape[2] < 2:
         return proba
@@ -106,18 +130,19 @@ def snap_to_edges(proba: np.ndarray, image: np.ndarray, value_range: tuple[float
     if not unsure.any():
         return proba
     # the band and the sure pixels that touch it: flooding never crosses a sure pixel
-    region = cv2.dilate(unsure.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    markers = np.where(region & ~unsure, top + 1, 0).astype(np.int32)
+    reach = cv2.dilate(unsure.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    markers = np.where(reach & ~unsure, top + 1, 0).astype(np.int32)
     if not markers.any():
         return proba
     gradient = _gradient_magnitude(brightness(image, value_range))
-    flooded = watershed(gradient, markers, mask=region) - 1
+    flooded = watershed(gradient, markers, mask=reach) - 1
     allowed = np.zeros((k, k), bool)
     for i, j in pairs:
         allowed[i, j] = allowed[j, i] = True
     rows, cols = np.nonzero(unsure & (flooded >= 0) & (flooded != top))
     was, now = top[rows, cols], flooded[rows, cols]
-    keep = allowed[was, now]
+    region, touches = _bordered(unsure, markers, k)
+    keep = allowed[was, now] & touches[region[rows, cols], was]
     rows, cols, was, now = rows[keep], cols[keep], was[keep], now[keep]
     if len(rows):
         proba = proba.copy()

@@ -158,7 +158,7 @@ def save_segmenter(seg, path) -> None:
     atomic_write_bytes(Path(path), segmenter_to_bytes(seg))
 
 
-def _edge_pairs(pairs: list, n_classes: int, source: str) -> list[tuple[int, int]]:
+def _checked_edge_pairs(pairs: list, n_classes: int, source: str) -> list[tuple[int, int]]:
     """model.json's 'edge_pairs', checked: pairs of distinct class indices."""
     clean = []
     for pair in pairs:
@@ -233,7 +233,7 @@ def segmenter_from_bytes(data: bytes, source: str = "model file"):
     )
     seg.spec_ = seg.features
     seg.smoothing_ = float(seg.smoothing)
-    seg.edge_pairs_ = _edge_pairs(meta.get("edge_pairs") or [], len(meta["classes"]), source)
+    seg.edge_pairs_ = _checked_edge_pairs(meta.get("edge_pairs") or [], len(meta["classes"]), source)
     lattice = meta.get("lattice") or {}
     seg.period_nm_ = None if lattice.get("period_nm") is None else float(lattice["period_nm"])
     seg.lattice_ = LatticeEstimate(seg.spec_.period, strength=float(lattice.get("strength", 0.0)))

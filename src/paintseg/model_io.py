@@ -94,6 +94,10 @@ def check_meta(meta, source: str) -> dict:
     if len(meta["class_names"]) != n or len(meta["class_colours"]) != n or not all(
             isinstance(v, str) for v in meta["class_names"] + meta["class_colours"]):
         raise PaintsegError(f"{source}: model.json needs a name and a colour for each class")
+    for pair in meta.get("edge_pairs") or []:
+        if (not isinstance(pair, list) or len(pair) != 2 or pair[0] == pair[1]
+                or not all(isinstance(i, int) and 0 <= i < n for i in pair)):
+            raise PaintsegError(f"{source}: model.json 'edge_pairs' is not a list of class pairs")
     lattice = meta.get("lattice") or {}
     for key in ("period_px", "period_nm", "strength"):
         value = lattice.get(key)
@@ -132,7 +136,7 @@ def segmenter_to_bytes(seg) -> bytes:
         "class_colours": list(seg.class_colours_),
         "smoothing": float(seg.smoothing_),
         "snap_to_edges": bool(seg.snap_to_edges),
-        "edge_pairs": [[int(i), int(j)] for i, j in getattr(seg, "edge_pairs_", [])],
+        "edge_pairs": [[int(i), int(j)] for i, j in seg.edge_pairs_],
         "lattice": {
             "period_px": seg.spec_.period,
             "period_nm": seg.period_nm_,
@@ -156,18 +160,6 @@ def save_segmenter(seg, path) -> None:
 
     check_is_fitted(seg, "estimator_")
     atomic_write_bytes(Path(path), segmenter_to_bytes(seg))
-
-
-def _checked_edge_pairs(pairs: list, n_classes: int, source: str) -> list[tuple[int, int]]:
-    """model.json's 'edge_pairs', checked: pairs of distinct class indices."""
-    clean = []
-    for pair in pairs:
-        if (not isinstance(pair, list) or len(pair) != 2
-                or not all(isinstance(i, int) and 0 <= i < n_classes for i in pair)
-                or pair[0] == pair[1]):
-            raise PaintsegError(f"{source}: model.json 'edge_pairs' is not a list of class pairs")
-        clean.append((pair[0], pair[1]))
-    return clean
 
 
 def _is_trusted(type_name: str) -> bool:
@@ -233,7 +225,7 @@ def segmenter_from_bytes(data: bytes, source: str = "model file"):
     )
     seg.spec_ = seg.features
     seg.smoothing_ = float(seg.smoothing)
-    seg.edge_pairs_ = _checked_edge_pairs(meta.get("edge_pairs") or [], len(meta["classes"]), source)
+    seg.edge_pairs_ = [(i, j) for i, j in meta.get("edge_pairs") or []]
     lattice = meta.get("lattice") or {}
     seg.period_nm_ = None if lattice.get("period_nm") is None else float(lattice["period_nm"])
     seg.lattice_ = LatticeEstimate(seg.spec_.period, strength=float(lattice.get("strength", 0.0)))

@@ -402,6 +402,8 @@ class Segmenter(BaseEstimator):
         check_is_fitted(self, "estimator_")
         image = _as_image(image)
         spec = self.spec_for(image)
+        if value_range is None:  # once, for the features and the edges alike
+            value_range = intensity_range(image)
         stack = compute_features(image, spec, value_range=value_range, cache=cache)
         h, w, f = stack.shape
         if f != self.n_features_in_:
@@ -412,9 +414,7 @@ class Segmenter(BaseEstimator):
             block = feature_matrix(stack, slice(top, top + rows))
             proba[top:top + rows] = self.estimator_.predict_proba(block).reshape(-1, w, proba.shape[2])
         proba = smooth_probabilities(proba, self.smoothing_)
-        if not getattr(self, "edge_pairs_", None):
-            return proba
-        return snap_to_edges(proba, image, value_range or intensity_range(image), self.edge_pairs_)
+        return snap_to_edges(proba, image, value_range, self.edge_pairs_)
 
     def predict(self, image: np.ndarray, *, value_range=None) -> np.ndarray:
         """Class id (1..K as painted) of every pixel, (H, W)."""

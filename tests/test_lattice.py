@@ -43,6 +43,19 @@ def test_period_of_the_stem_generator_at_several_magnifications(a_px):
     assert estimate.period == pytest.approx(a_px * np.sqrt(3) / 2, rel=0.03)
 
 
+@pytest.mark.parametrize(("a_px", "seed"), [(35.0, 10), (46.0, 11)])
+def test_fundamental_at_long_periods_where_a_higher_order_stands_out_more(a_px, seed):
+    """At 30-40 px the first-order peak falls in few radial bins and broadens over
+    grains a few unit cells wide, so the sqrt(3) order stands out more; the estimate
+    still reports the first order (these images gave a / 2 before)."""
+    pixel = MOS2_NM / a_px
+    demo = make_stem_image(1024, seed, pixel_size_nm=pixel, n_regions=4,
+                           probe_sigma_px=1.1 * 0.05 / pixel)
+    estimate = estimate_lattice_period(demo.image)
+    assert estimate.period == pytest.approx(a_px * np.sqrt(3) / 2, rel=0.03)
+    assert estimate.periods[0] == pytest.approx(a_px / 2, rel=0.03)  # the strongest peak
+
+
 def test_no_lattice_in_noise_smooth_blobs_or_tiny_images():
     rng = np.random.default_rng(1)
     assert not estimate_lattice_period(rng.normal(size=(300, 400))).found

@@ -39,6 +39,7 @@ from .features import (
     resolve_spec,
 )
 from .io import as_image, is_signal
+from .lattice_borders import LATTICE_SMOOTHING, smooth_at_lattice_resolution
 
 PREDICT_CHUNK = 262_144  # pixels per classifier call: bounds peak memory
 
@@ -177,6 +178,8 @@ class Segmenter(BaseEstimator):
         before the arg-max. 0 (default) keeps structures of any size: the filter
         bank's own scales already make the maps smooth, and measured on EM, SEM
         and STEM images a fixed smoothing gained nothing and cost thin structures.
+        (On a lattice image, phases of one brightness are smoothed at half the
+        lattice period regardless: ``paintseg.lattice_borders``.)
     period : lattice period in pixels for the lattice families of an adaptive
         spec, overriding the estimate from the training images.
     snap_to_edges : where two classes differ in brightness on the strokes, let the
@@ -364,6 +367,13 @@ class Segmenter(BaseEstimator):
             self.period_nm_ = float(self.spec_.period * size)
         return self
 
+    def halo_for(self, image: np.ndarray) -> int:
+        """Pixels of context a pixel's prediction depends on (for tiles): the reach of
+        the features plus that of the smoothing of the probabilities."""
+        spec = self.spec_for(image)
+        sigma = self.smoothing_ + (LATTICE_SMOOTHING * spec.period if spec.period else 0.0)
+        return spec.halo + int(np.ceil(4.0 * sigma))
+
     def spec_for(self, image: np.ndarray) -> FeatureSpec:
         """The feature spec for ``image``: lattice families at the model's physical period.
 
@@ -414,6 +424,8 @@ class Segmenter(BaseEstimator):
             block = feature_matrix(stack, slice(top, top + rows))
             proba[top:top + rows] = self.estimator_.predict_proba(block).reshape(-1, w, proba.shape[2])
         proba = smooth_probabilities(proba, self.smoothing_)
+        if spec.period is not None:
+            proba = smooth_at_lattice_resolution(proba, spec.period, self.edge_pairs_)
         return snap_to_edges(proba, image, value_range, self.edge_pairs_)
 
     def predict(self, image: np.ndarray, *, value_range=None) -> np.ndarray:

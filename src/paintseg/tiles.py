@@ -2,7 +2,8 @@
 
 The image is cut into square tiles; each is predicted with a halo of context around
 it wide enough for every feature family (``FeatureSpec.halo``: four times the
-largest sigma or wavelength) and cropped back, with the intensity mapped through
+largest sigma or wavelength) and the smoothing of the probabilities
+(``Segmenter.halo_for``) and cropped back, with the intensity mapped through
 the *whole* image's range so that every tile sees the same normalisation. Tile
 corners sit on a grid of ``ALIGN`` pixels (a multiple of the coarsest band grid of the
 filters, ``features.filters.MAX_STEP``), so the image pyramid and the decimated
@@ -81,7 +82,7 @@ def predict_tiles(seg: Segmenter, source, *, tile: int = DEFAULT_TILE,
     unit = getattr(source, "unit", unit)
     value_range = intensity_range(source) if value_range is None else value_range
     whole = Image(np.zeros((1, 1), np.float32), pixel_size, unit)  # carries the pixel size
-    halo = seg.spec_for(_sized(whole, source.shape)).halo
+    halo = seg.halo_for(_sized(whole, source.shape))
     for t in plan_tiles(source.shape, tile, halo):
         r0, c0, r1, c1 = t.read
         block = Image(np.asarray(source[r0:r1, c0:c1], dtype=np.float32), pixel_size, unit)

@@ -160,7 +160,10 @@ def _estimate(image: np.ndarray) -> LatticeEstimate:
     peaks.sort(reverse=True)
     strength, best = peaks[0]
     fundamental = best
-    for ex, r in peaks[1:]:  # a clear lower-frequency peak the strongest is a harmonic of
+    # A clear lower-frequency peak the strongest is a harmonic of is the fundamental. It
+    # need not pass the threshold itself: at long periods it falls in few radial bins and
+    # broadens over grains of a few unit cells, so the harmonic can stand out more.
+    for ex, r in sorted(candidates, key=lambda c: -c[1]):
         if r < fundamental and ex >= 0.6 * strength and any(
             abs(best / r - ratio) < 0.05 * ratio for ratio in HARMONIC_RATIOS
         ):

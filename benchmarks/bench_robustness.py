@@ -13,10 +13,13 @@ Four axes, each with every method of ``bench_core.py`` on the same image and str
   added to benchmark images, with their benchmark strokes.
 - ``strokes``: one stroke per class; strokes that reach the class borders; many thin
   strokes (a 1-px brush).
+- ``magnification``: the STEM generator at lattice constants between and beyond those
+  of ``bench_core.py`` (a = 11 to 52 px), one image each (generator seed 10).
 
 Accuracy only (in one process; ``bench_core.py`` measures time and memory).
 
-    python benchmarks/bench_robustness.py [--axes kinds,scale,noise,strokes] [--out FILE]
+    python benchmarks/bench_robustness.py [--axes kinds,scale,noise,strokes,magnification]
+        [--out FILE]
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_core import METHODS, method_input  # noqa: E402
-from cases import DATA, CaseData, all_cases, mean_iou  # noqa: E402
+from cases import DATA, CaseData, _stem, all_cases, mean_iou  # noqa: E402
 from generators import GENERATORS  # noqa: E402
 
 from paintseg.demo import simulate_strokes  # noqa: E402
@@ -110,7 +113,19 @@ def strokes_axis() -> Iterator[Item]:
             yield style, name, CaseData(data.image, data.truth, strokes, data.pixel_size_nm)
 
 
-AXES = {"kinds": kinds_axis, "scale": scale_axis, "noise": noise_axis, "strokes": strokes_axis}
+#: Lattice constants (px) of the magnification axis: none of them is in bench_core.
+MAGNIFICATIONS = (11.0, 18.0, 25.0, 30.0, 35.0, 40.0, 52.0)
+
+
+def magnification_axis() -> Iterator[Item]:
+    for a in MAGNIFICATIONS:
+        size, regions = (512, None) if a < 12 else (1024, 5 if a < 30 else 4)
+        data = _stem(a, size, 10, regions)
+        yield "magnification", f"STEM a={a:g} px (d={a * np.sqrt(3) / 2:.1f} px) {size}²", data
+
+
+AXES = {"kinds": kinds_axis, "scale": scale_axis, "noise": noise_axis, "strokes": strokes_axis,
+        "magnification": magnification_axis}
 
 
 def _run(method: str, data: CaseData) -> float:

@@ -30,6 +30,8 @@ import cv2
 import numpy as np
 from skimage.segmentation import watershed
 
+from .probabilities import rescaled_uncertainty, top_class
+
 #: Gaussian sigma (px) of the brightness compared on the strokes and of the gradient
 #: whose crest the unsure band splits along: the finest scale of the filter bank
 #: that noise does not dominate.
@@ -49,19 +51,6 @@ def brightness(image: np.ndarray, value_range: tuple[float, float]) -> np.ndarra
     lo, hi = value_range
     scaled = (np.asarray(image, np.float32) - np.float32(lo)) / np.float32(max(hi - lo, 1e-12))
     return cv2.GaussianBlur(scaled, (0, 0), EDGE_SIGMA, borderType=cv2.BORDER_REFLECT)
-
-
-def _top_class(proba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Arg-max and max over the classes, one class plane at a time (a reduction over
-    the last axis of an (H, W, K) array is strided and slower)."""
-    highest = proba[:, :, 0].copy()
-    top = np.zeros(highest.shape, np.intp)
-    for c in range(1, proba.shape[2]):
-        plane = proba[:, :, c]
-        better = plane > highest
-        np.copyto(highest, plane, where=better)
-        top[better] = c
-    return top, highest
 
 
 def _gradient_magnitude(smoothed: np.ndarray) -> np.ndarray:
@@ -125,8 +114,8 @@ def snap_to_edges(proba: np.ndarray, image: np.ndarray, value_range: tuple[float
     if not pairs or proba.shape[2] < 2:
         return proba
     k = proba.shape[2]
-    top, highest = _top_class(proba)
-    unsure = (1.0 - highest) * (k / (k - 1)) >= BAND
+    top, highest = top_class(proba)
+    unsure = rescaled_uncertainty(highest, k) >= BAND
     if not unsure.any():
         return proba
     # the band and the sure pixels that touch it: flooding never crosses a sure pixel

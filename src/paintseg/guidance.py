@@ -42,6 +42,7 @@ from sklearn.base import clone
 from .classifiers import make_classifier, sized_for
 from .features import compute_features
 from .grouped_cv import even_over_strokes, full_proba, stroke_folds, strokes_per_class
+from .probabilities import uncertainty
 
 if TYPE_CHECKING:
     from .segmenter import Segmenter
@@ -233,12 +234,6 @@ def _ious(counts: np.ndarray) -> np.ndarray:
 
 
 # -- where to paint next ------------------------------------------------------------------
-def uncertainty(proba: np.ndarray) -> np.ndarray:
-    """1 - max probability, rescaled so that 1 means all classes equally likely."""
-    k = proba.shape[-1]
-    return ((1.0 - proba.max(axis=-1)) * (k / max(k - 1, 1))).astype(np.float32)
-
-
 def suggest_regions(proba: np.ndarray, strokes: np.ndarray | None = None, n: int = 3,
                     *, min_uncertainty: float = MIN_UNCERTAINTY) -> list[dict]:
     """Regions to paint next, best first: ``box`` (row0, col0, row1, col1; end

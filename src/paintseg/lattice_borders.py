@@ -22,8 +22,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import cv2
 import numpy as np
+
+from .probabilities import smooth_plane
 
 #: Gaussian sigma of the smoothing, in lattice periods: half the window over which
 #: the lattice descriptors average (one period). 0.25 gained about half as much, 0.75
@@ -70,8 +71,7 @@ def smooth_at_lattice_resolution(proba: np.ndarray, period: float,
         return proba
     out = proba.copy()
     for group in groups:
-        smoothed = [cv2.GaussianBlur(proba[:, :, k], (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
-                    for k in group]
+        smoothed = [smooth_plane(proba[:, :, k], sigma) for k in group]
         total = np.sum([proba[:, :, k] for k in group], axis=0)
         smoothed_total = np.maximum(np.sum(smoothed, axis=0), 1e-12)
         for k, plane in zip(group, smoothed, strict=True):

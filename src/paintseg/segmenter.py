@@ -40,6 +40,7 @@ from .features import (
 )
 from .io import as_image, is_signal
 from .lattice_borders import LATTICE_SMOOTHING, smooth_at_lattice_resolution
+from .probabilities import smooth_probabilities
 
 PREDICT_CHUNK = 262_144  # pixels per classifier call: bounds peak memory
 
@@ -493,18 +494,6 @@ def _common_lattice(images: Sequence[np.ndarray]) -> LatticeEstimate:
         periods = [e.period for e, _ in found]
     best = max((e for e, _ in found), key=lambda e: e.strength)
     return LatticeEstimate(round(float(np.median(periods)), 3), best.periods, best.strength)
-
-
-def smooth_probabilities(proba: np.ndarray, sigma: float) -> np.ndarray:
-    """Gaussian-smooth each probability map and renormalise to sum to one."""
-    if sigma <= 0:
-        return proba
-    out = np.empty_like(proba)
-    for k in range(proba.shape[2]):
-        out[:, :, k] = cv2.GaussianBlur(proba[:, :, k], (0, 0), sigma,
-                                        borderType=cv2.BORDER_REFLECT)
-    out /= np.maximum(out.sum(axis=2, keepdims=True), 1e-12)
-    return out
 
 
 def label_dtype(classes: np.ndarray) -> np.dtype:

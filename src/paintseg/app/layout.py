@@ -34,7 +34,8 @@ PRESET_HELP = ("auto: any image; it finds the crystal lattice, if there is one, 
                "lattice. ilastik / weka: those tools' own filter banks, to compare with them.")
 LAYER_HELP = {
     "segmentation": "Each pixel in the colour of its class (the class list is the legend).",
-    "uncertainty": "1 − the highest class probability: dark = certain, bright = unsure. "
+    "uncertainty": "1 − the highest class probability, scaled so that brightest = all "
+                   "classes equally likely: dark = certain, bright = unsure. "
                    "Paint the bright regions next.",
     "probability": "Probability of the chosen class at each pixel, 0 (dark) to 1 (bright).",
 }

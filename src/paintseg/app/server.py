@@ -18,6 +18,7 @@ from ..demo import bundled_demo_path
 from ..errors import PaintsegError
 from ..features.spec import PRESETS
 from ..io import MAX_FRAMES, as_image, read_frames, read_image
+from ..probabilities import uncertainty
 from . import render
 from .compute import Workers
 from .features_panel import register_features
@@ -143,7 +144,7 @@ def _layer_picture(result, shown: np.ndarray, layer: str, colours: dict) -> byte
     if layer == "segmentation":
         return render.label_png(np.where(shown, result.labels, 0), colours)
     if layer == "uncertainty":
-        return render.heat_png((1.0 - result.proba.max(axis=2)) * shown)
+        return render.heat_png(uncertainty(result.proba) * shown)
     if layer.startswith("probability-"):
         k = int(layer.split("-", 1)[1]) if layer.split("-", 1)[1].isdigit() else -1
         classes = list(map(int, result.classes))

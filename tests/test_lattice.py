@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from conftest import mean_iou, shared
 from PIL import Image as PILImage
+from scipy import ndimage as ndi
 
 from paintseg import PaintsegError, Segmenter
 from paintseg.demo import make_stem_image, simulate_strokes
@@ -54,6 +55,34 @@ def test_fundamental_at_long_periods_where_a_higher_order_stands_out_more(a_px, 
     estimate = estimate_lattice_period(demo.image)
     assert estimate.period == pytest.approx(a_px * np.sqrt(3) / 2, rel=0.03)
     assert estimate.periods[0] == pytest.approx(a_px / 2, rel=0.03)  # the strongest peak
+
+
+def square_columns(size, a, centre_weight, angle=0.3, seed=0):
+    """Atom columns on a square lattice of constant ``a`` px, with a column of
+    ``centre_weight`` at each cell's centre (a perovskite seen along [001]), under a
+    probe of 0.12 a and shot noise."""
+    rng = np.random.default_rng(seed)
+    image = np.zeros((size, size))
+    c, s = np.cos(angle), np.sin(angle)
+    n = int(size / a * 1.6) + 2
+    for dx, dy, weight in ((0.0, 0.0, 1.0), (0.5, 0.5, centre_weight)):
+        i, j = np.mgrid[-n:n, -n:n]
+        x, y = (i + dx) * a, (j + dy) * a
+        cols, rows = size / 2 + c * x - s * y, size / 2 + s * x + c * y
+        inside = (cols >= 0) & (cols < size) & (rows >= 0) & (rows < size)
+        np.add.at(image, (rows[inside].astype(int), cols[inside].astype(int)), weight)
+    sigma = 0.12 * a
+    image = ndi.gaussian_filter(image, sigma) * 2 * np.pi * sigma**2
+    return rng.poisson(image * 20 + 2).astype(np.float32)
+
+
+@pytest.mark.parametrize(("a_px", "centre_weight"), [(12.0, 0.4), (20.0, 0.4), (30.0, 0.0)])
+def test_period_of_a_square_lattice_is_its_cell_not_the_diagonal_planes(a_px, centre_weight):
+    """The (11) planes, a / sqrt(2) apart, give the strongest peak when the cell has a
+    centre column or at long periods; the period reported is still the cell's."""
+    estimate = estimate_lattice_period(square_columns(512, a_px, centre_weight))
+    assert estimate.periods[0] == pytest.approx(a_px / np.sqrt(2), rel=0.03)
+    assert estimate.period == pytest.approx(a_px, rel=0.04)
 
 
 def test_no_lattice_in_noise_smooth_blobs_or_tiny_images():

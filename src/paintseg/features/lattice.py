@@ -13,8 +13,10 @@ reported when a peak stands out both absolutely and against the spread of the
 profile, or, for a weak lattice, when a smaller peak has a second one at a lattice
 ratio (√2, √3, 2, √5, √7, 3) to it; amorphous films, cells, grains of a micrograph and white noise give broad
 or weak bumps and are reported as "no lattice". When the strongest peak is a
-higher order (√3, 2, √7 or 3 times the frequency of another clear peak, as in a
-hexagonal lattice imaged with a sharp probe), the fundamental is reported.
+higher order (√2, √3, 2, √5, √7 or 3 times the frequency of a lower peak with at least
+0.6 of its excess, as in a hexagonal lattice imaged with a sharp probe, a perovskite
+whose two kinds of column differ, or any lattice at long periods, where the first order
+falls in few radial bins), the fundamental is reported.
 """
 
 from __future__ import annotations
@@ -43,8 +45,9 @@ SUPPORT_EXCESS = 0.2
 MIN_SIGNIFICANCE = 5.0
 #: Shortest period reported, in pixels (below ~2.5 px a lattice is aliased).
 MIN_PERIOD = 2.5
-HARMONIC_RATIOS = (np.sqrt(3.0), 2.0, np.sqrt(7.0), 3.0)
-#: Ratios between reflections of hexagonal and square lattices, for harmonic support.
+#: Ratios between the spacings of a lattice's reflections and its first order: hexagonal
+#: (√3, 2, √7, 3) and square (√2, 2, √5). A peak at such a ratio supports a weak lattice,
+#: and a strong higher order is traced back to its fundamental.
 LATTICE_RATIOS = (np.sqrt(2.0), np.sqrt(3.0), 2.0, np.sqrt(5.0), np.sqrt(7.0), 3.0)
 MAX_TILE = 1024
 
@@ -165,7 +168,7 @@ def _estimate(image: np.ndarray) -> LatticeEstimate:
     # broadens over grains of a few unit cells, so the harmonic can stand out more.
     for ex, r in sorted(candidates, key=lambda c: -c[1]):
         if r < fundamental and ex >= 0.6 * strength and any(
-            abs(best / r - ratio) < 0.05 * ratio for ratio in HARMONIC_RATIOS
+            abs(best / r - ratio) < 0.05 * ratio for ratio in LATTICE_RATIOS
         ):
             fundamental = r
     periods = tuple(round(tile / r, 3) for _, r in peaks[:4])

@@ -66,7 +66,7 @@ def add_stroke(strokes: np.ndarray, truth: np.ndarray, point, rng) -> None:
 
 def choose_point(strategy: str, seg, image, proba, strokes, truth, rng):
     """Where the simulated user paints next, on a scored, unpainted pixel."""
-    from paintseg.guidance import uncertainty
+    from paintseg.probabilities import uncertainty
 
     free = (strokes == 0) & (truth > 0)
     unsure = np.where(free, uncertainty(proba), -1.0)

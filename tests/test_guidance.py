@@ -7,7 +7,8 @@ import pytest
 
 from paintseg import Segmenter
 from paintseg.demo import make_plates_image, simulate_strokes
-from paintseg.guidance import estimate_accuracy, suggest_regions, uncertainty
+from paintseg.guidance import estimate_accuracy, suggest_regions
+from paintseg.probabilities import uncertainty
 from paintseg.segmenter import labelled_pixels
 
 

@@ -19,7 +19,8 @@ paint?". This module answers both from what training already has at hand.
   >= 3 strokes per class): median |error| 0.060 calibrated alone, 0.090 averaged
   with the held-out strokes' rates, 0.130 uncalibrated; the guidance benchmark's 109
   models, folds of 48 trees: median |error| 0.048, median error -0.008. The estimate
-  reads the forest's probabilities, not the borders ``edges`` moves. What no estimate without
+  reads the forest's probabilities, not the borders ``edges`` moves
+  or ``lattice_borders`` smooths. What no estimate without
   truth sees: structures nobody painted that the model labels confidently wrong.
   With fewer than two separate strokes of a class nothing can be held out, and the
   estimate is None with a sentence that says so.

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import numpy as np
+from scipy.sparse.csgraph import connected_components
 
 from .probabilities import smooth_plane
 
@@ -32,38 +33,32 @@ from .probabilities import smooth_plane
 LATTICE_SMOOTHING = 0.5
 
 
+def smoothing_sigma(period: float | None) -> float:
+    """Sigma (px) of the smoothing for a lattice of ``period`` px; 0 without a lattice."""
+    return LATTICE_SMOOTHING * float(period) if period else 0.0
+
+
 def lattice_groups(n_classes: int, separable: Iterable[tuple[int, int]]) -> list[list[int]]:
     """The classes (indices 0..n-1) as groups linked by pairs *not* separable by
     brightness: the connected components of that relation. Classes in one group share
     their probability at the lattice's resolution; between groups it stays per pixel."""
-    apart = {frozenset(p) for p in separable}
-    parent = list(range(n_classes))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for i in range(n_classes):
-        for j in range(i + 1, n_classes):
-            if frozenset((i, j)) not in apart:
-                parent[root(j)] = root(i)
-    groups: dict[int, list[int]] = {}
-    for i in range(n_classes):
-        groups.setdefault(root(i), []).append(i)
-    return list(groups.values())
+    linked = np.ones((n_classes, n_classes), bool)
+    for i, j in separable:
+        linked[i, j] = linked[j, i] = False
+    _, component = connected_components(linked, directed=False)
+    return [np.flatnonzero(component == c).tolist() for c in range(component.max() + 1)]
 
 
-def smooth_at_lattice_resolution(proba: np.ndarray, period: float,
+def smooth_at_lattice_resolution(proba: np.ndarray, period: float | None,
                                  separable: Iterable[tuple[int, int]] = ()) -> np.ndarray:
-    """``proba`` (H, W, K) with each group's shares smoothed at LATTICE_SMOOTHING periods.
+    """``proba`` (H, W, K) with each group's shares smoothed at LATTICE_SMOOTHING periods
+    (unchanged when ``period`` is None: no lattice).
 
     Within a group (``lattice_groups``) a class keeps the group's own probability at
     each pixel and takes its share of it from the smoothed maps, so a group's total, and
     every border between groups, stays as the classifier drew it.
     """
-    sigma = LATTICE_SMOOTHING * float(period)
+    sigma = smoothing_sigma(period)
     if sigma <= 0 or proba.shape[2] < 2:
         return proba
     groups = [g for g in lattice_groups(proba.shape[2], separable) if len(g) > 1]

@@ -39,7 +39,7 @@ from .features import (
     resolve_spec,
 )
 from .io import as_image, is_signal
-from .lattice_borders import LATTICE_SMOOTHING, smooth_at_lattice_resolution
+from .lattice_borders import smooth_at_lattice_resolution, smoothing_sigma
 from .probabilities import smooth_probabilities
 
 PREDICT_CHUNK = 262_144  # pixels per classifier call: bounds peak memory
@@ -372,7 +372,7 @@ class Segmenter(BaseEstimator):
         """Pixels of context a pixel's prediction depends on (for tiles): the reach of
         the features plus that of the smoothing of the probabilities."""
         spec = self.spec_for(image)
-        sigma = self.smoothing_ + (LATTICE_SMOOTHING * spec.period if spec.period else 0.0)
+        sigma = self.smoothing_ + smoothing_sigma(spec.period)
         return spec.halo + int(np.ceil(4.0 * sigma))
 
     def spec_for(self, image: np.ndarray) -> FeatureSpec:
@@ -425,8 +425,7 @@ class Segmenter(BaseEstimator):
             block = feature_matrix(stack, slice(top, top + rows))
             proba[top:top + rows] = self.estimator_.predict_proba(block).reshape(-1, w, proba.shape[2])
         proba = smooth_probabilities(proba, self.smoothing_)
-        if spec.period is not None:
-            proba = smooth_at_lattice_resolution(proba, spec.period, self.edge_pairs_)
+        proba = smooth_at_lattice_resolution(proba, spec.period, self.edge_pairs_)
         return snap_to_edges(proba, image, value_range, self.edge_pairs_)
 
     def predict(self, image: np.ndarray, *, value_range=None) -> np.ndarray:

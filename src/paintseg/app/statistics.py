@@ -21,6 +21,8 @@ from ..analysis import (
     table_rows,
 )
 from ..errors import PaintsegError
+from .messages import error as _error
+from .messages import message as _message
 
 GRAPH_CONFIG = {"displaylogo": False, "displayModeBar": False, "responsive": True}
 
@@ -138,8 +140,6 @@ def _report_settings(session) -> dict:
 
 def register_statistics(app, store) -> None:
     """The panel's callbacks: measure while open, and the two downloads."""
-    from .server import _error, _message
-
     # A <details> element does not report its open state to Dash: read it after each
     # click on the panel (once the browser has toggled it).
     app.clientside_callback(

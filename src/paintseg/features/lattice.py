@@ -165,14 +165,22 @@ def _estimate(image: np.ndarray) -> LatticeEstimate:
     fundamental = best
     # A clear lower-frequency peak the strongest is a harmonic of is the fundamental. It
     # need not pass the threshold itself: at long periods it falls in few radial bins and
-    # broadens over grains of a few unit cells, so the harmonic can stand out more.
+    # broadens over grains of a few unit cells, so the harmonic can stand out more. A
+    # lattice shows several orders, so another peak must stand at a lattice ratio to it
+    # too: the ratios cover much of 1.3-3.2, and one match alone also takes the bump of
+    # a micrograph's grain size for a fundamental.
     for ex, r in sorted(candidates, key=lambda c: -c[1]):
-        if r < fundamental and ex >= 0.6 * strength and any(
-            abs(best / r - ratio) < 0.05 * ratio for ratio in LATTICE_RATIOS
+        if r < fundamental and ex >= 0.6 * strength and _harmonic(best, r) and any(
+            _harmonic(other, r) for _, other in candidates if other not in (r, best)
         ):
             fundamental = r
     periods = tuple(round(tile / r, 3) for _, r in peaks[:4])
     return LatticeEstimate(round(tile / fundamental, 3), periods, round(strength, 3))
+
+
+def _harmonic(high: float, low: float) -> bool:
+    """Whether radius ``high`` stands at a lattice ratio to ``low`` (within 5 %)."""
+    return any(abs(high / low - ratio) < 0.05 * ratio for ratio in LATTICE_RATIOS)
 
 
 def _supported(candidates: list[tuple[float, float]], threshold: float) -> list:

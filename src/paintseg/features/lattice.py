@@ -178,9 +178,9 @@ def _estimate(image: np.ndarray) -> LatticeEstimate:
     return LatticeEstimate(round(tile / fundamental, 3), periods, round(strength, 3))
 
 
-def _harmonic(high: float, low: float) -> bool:
-    """Whether radius ``high`` stands at a lattice ratio to ``low`` (within 5 %)."""
-    return any(abs(high / low - ratio) < 0.05 * ratio for ratio in LATTICE_RATIOS)
+def _harmonic(high: float, low: float, tolerance: float = 0.05) -> bool:
+    """Whether radius ``high`` stands at a lattice ratio to ``low`` (within ``tolerance``)."""
+    return any(abs(high / low - ratio) < tolerance * ratio for ratio in LATTICE_RATIOS)
 
 
 def _supported(candidates: list[tuple[float, float]], threshold: float) -> list:
@@ -191,8 +191,7 @@ def _supported(candidates: list[tuple[float, float]], threshold: float) -> list:
         if ex < threshold:
             continue
         for j, (_, other) in enumerate(candidates):
-            ratio = max(r, other) / min(r, other)
-            if j != i and any(abs(ratio - q) < 0.03 * q for q in LATTICE_RATIOS):
+            if j != i and _harmonic(max(r, other), min(r, other), tolerance=0.03):
                 kept.update((i, j))
     return [candidates[i] for i in sorted(kept)]
 

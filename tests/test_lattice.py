@@ -59,8 +59,9 @@ def test_fundamental_at_long_periods_where_a_higher_order_stands_out_more(a_px, 
 
 def test_a_bump_at_the_grain_size_is_not_taken_for_the_fundamental():
     """At a = 58 px the spectrum also shows the grains' own size, at 111 px: the first
-    order (50.9 px) stands at about sqrt(5) to it, but nothing else does, so it is no
-    fundamental (reported as the period before another order had to confirm it)."""
+    order (50.9 px) stands at about sqrt(5) to it, but no other peak does, so it is no
+    fundamental (it was reported as the period before a higher order than the next ones
+    needed another to confirm it)."""
     a_px = 58.0
     pixel = MOS2_NM / a_px
     demo = make_stem_image(1024, 26, pixel_size_nm=pixel, n_regions=4,
@@ -68,6 +69,19 @@ def test_a_bump_at_the_grain_size_is_not_taken_for_the_fundamental():
     estimate = estimate_lattice_period(demo.image)
     assert estimate.period == pytest.approx(a_px * np.sqrt(3) / 2, rel=0.03)
     assert any(p > 100 for p in estimate.periods)  # the bump is there, and not the period
+
+
+def test_fundamental_seen_with_one_next_order_only():
+    """At a low dose (3 counts per pixel) and a = 35 px only the first order and the
+    sqrt(3) order, the stronger, stand out: one next order needs no other to confirm the
+    fundamental it traces back to."""
+    a_px = 35.0
+    pixel = MOS2_NM / a_px
+    demo = make_stem_image(1024, 10, pixel_size_nm=pixel, n_regions=4, dose=3.0,
+                           probe_sigma_px=1.1 * 0.05 / pixel)
+    estimate = estimate_lattice_period(demo.image)
+    assert estimate.period == pytest.approx(a_px * np.sqrt(3) / 2, rel=0.03)
+    assert estimate.periods == pytest.approx((a_px / 2,), rel=0.03)  # sqrt(3) order alone passes
 
 
 def square_columns(size, a, centre_weight, angle=0.3, seed=0):

@@ -49,6 +49,9 @@ MIN_PERIOD = 2.5
 #: (√3, 2, √7, 3) and square (√2, 2, √5). A peak at such a ratio supports a weak lattice,
 #: and a strong higher order is traced back to its fundamental.
 LATTICE_RATIOS = (np.sqrt(2.0), np.sqrt(3.0), 2.0, np.sqrt(5.0), np.sqrt(7.0), 3.0)
+#: The orders next to the first (a square lattice's (11), a hexagonal one's (11-20) and
+#: (20-20)): one of them can stand out more than the fundamental with no other order seen.
+NEXT_ORDERS = (np.sqrt(2.0), np.sqrt(3.0), 2.0)
 MAX_TILE = 1024
 
 
@@ -165,22 +168,24 @@ def _estimate(image: np.ndarray) -> LatticeEstimate:
     fundamental = best
     # A clear lower-frequency peak the strongest is a harmonic of is the fundamental. It
     # need not pass the threshold itself: at long periods it falls in few radial bins and
-    # broadens over grains of a few unit cells, so the harmonic can stand out more. A
-    # lattice shows several orders, so another peak must stand at a lattice ratio to it
-    # too: the ratios cover much of 1.3-3.2, and one match alone also takes the bump of
-    # a micrograph's grain size for a fundamental.
+    # broadens over grains of a few unit cells, so the harmonic can stand out more. Only
+    # the next orders (NEXT_ORDERS) outshine a fundamental on their own; at a higher
+    # ratio, another peak must stand at a lattice ratio to it too (the ratios cover much
+    # of 1.3-3.2, and one match at sqrt(5) took the bump of the grains' size for one).
     for ex, r in sorted(candidates, key=lambda c: -c[1]):
-        if r < fundamental and ex >= 0.6 * strength and _harmonic(best, r) and any(
-            _harmonic(other, r) for _, other in candidates if other not in (r, best)
+        if r < fundamental and ex >= 0.6 * strength and _harmonic(best, r) and (
+            _harmonic(best, r, NEXT_ORDERS)
+            or any(_harmonic(other, r) for _, other in candidates if other not in (r, best))
         ):
             fundamental = r
     periods = tuple(round(tile / r, 3) for _, r in peaks[:4])
     return LatticeEstimate(round(tile / fundamental, 3), periods, round(strength, 3))
 
 
-def _harmonic(high: float, low: float, tolerance: float = 0.05) -> bool:
-    """Whether radius ``high`` stands at a lattice ratio to ``low`` (within ``tolerance``)."""
-    return any(abs(high / low - ratio) < tolerance * ratio for ratio in LATTICE_RATIOS)
+def _harmonic(high: float, low: float, ratios: tuple[float, ...] = LATTICE_RATIOS,
+              tolerance: float = 0.05) -> bool:
+    """Whether radius ``high`` stands at one of ``ratios`` to ``low`` (within ``tolerance``)."""
+    return any(abs(high / low - ratio) < tolerance * ratio for ratio in ratios)
 
 
 def _supported(candidates: list[tuple[float, float]], threshold: float) -> list:

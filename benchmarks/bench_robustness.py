@@ -14,7 +14,8 @@ Four axes, each with every method of ``bench_core.py`` on the same image and str
 - ``strokes``: one stroke per class; strokes that reach the class borders; many thin
   strokes (a 1-px brush).
 - ``magnification``: the STEM generator at lattice constants between and beyond those
-  of ``bench_core.py`` (a = 11 to 52 px), one image each (generator seed 10).
+  of ``bench_core.py`` (a = 11 to 52 px), one image each (generator seed 10), and two
+  long periods at a low dose (a = 35 px at 3 and 46 px at 1 count per pixel).
 
 Accuracy only (in one process; ``bench_core.py`` measures time and memory).
 
@@ -115,13 +116,17 @@ def strokes_axis() -> Iterator[Item]:
 
 #: Lattice constants (px) of the magnification axis: none of them is in bench_core.
 MAGNIFICATIONS = (11.0, 18.0, 25.0, 30.0, 35.0, 40.0, 52.0)
+#: Long periods at a low dose (counts per pixel; the others have 40): few unit cells in
+#: the frame and a noisy spectrum together.
+LOW_DOSE = ((35.0, 3.0), (46.0, 1.0))
 
 
 def magnification_axis() -> Iterator[Item]:
-    for a in MAGNIFICATIONS:
+    for a, dose in [(a, 40.0) for a in MAGNIFICATIONS] + list(LOW_DOSE):
         size, regions = (512, None) if a < 12 else (1024, 5 if a < 30 else 4)
-        data = _stem(a, size, 10, regions)
-        yield "magnification", f"STEM a={a:g} px (d={a * np.sqrt(3) / 2:.1f} px) {size}²", data
+        data = _stem(a, size, 10, regions, dose)
+        name = f"STEM a={a:g} px (d={a * np.sqrt(3) / 2:.1f} px) {size}²"
+        yield "magnification", name + (f", dose {dose:g}" if dose != 40.0 else ""), data
 
 
 AXES = {"kinds": kinds_axis, "scale": scale_axis, "noise": noise_axis, "strokes": strokes_axis,

@@ -53,13 +53,14 @@ def mean_iou(pred: np.ndarray, truth: np.ndarray) -> float:
     return float(np.mean(ious))
 
 
-def _stem(a_px: float, size: int, seed: int, n_regions: int | None) -> CaseData:
+def _stem(a_px: float, size: int, seed: int, n_regions: int | None,
+          dose: float = 40.0) -> CaseData:
     from paintseg.demo import make_stem_image, simulate_strokes
 
     pixel = MOS2_NM / a_px
     for attempt in range(seed, seed + 50):  # the first seed where every phase covers >= 10 %
         demo = make_stem_image(size, attempt, pixel_size_nm=pixel, n_regions=n_regions,
-                               probe_sigma_px=1.1 * REFERENCE_PIXEL_NM / pixel)
+                               dose=dose, probe_sigma_px=1.1 * REFERENCE_PIXEL_NM / pixel)
         if min((demo.truth == k).mean() for k in (1, 2, 3)) >= 0.1:
             break
     strokes = simulate_strokes(demo.truth, grains=demo.grains, seed=1000 + seed)

@@ -14,9 +14,16 @@ import numpy as np
 
 from ..errors import PaintsegError
 from ..io import content_digest
-from .filters import channel_names, iter_channels
+from .filters import iter_channels
 from .lattice import LatticeEstimate, estimate_lattice_period
-from .spec import FILTER_FAMILIES, PRESETS, FeatureSpec, adapt_to_lattice, resolve_spec
+from .spec import (
+    FILTER_FAMILIES,
+    PRESETS,
+    FeatureSpec,
+    adapt_to_lattice,
+    channel_names,
+    resolve_spec,
+)
 
 __all__ = [
     "FILTER_FAMILIES",

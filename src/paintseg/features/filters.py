@@ -16,7 +16,7 @@ import numpy as np
 import scipy.fft as sfft
 
 from ..errors import PaintsegError
-from .spec import FILTER_FAMILIES, WAVELENGTH_FAMILIES, FeatureSpec
+from .spec import FILTER_FAMILIES, FeatureSpec
 
 BORDER = cv2.BORDER_REFLECT
 DOG_RATIO = 1.6
@@ -416,30 +416,8 @@ FAMILY_FUNCTIONS: dict[str, Callable] = {
     "relative": _relative,
 }
 
-_SUFFIXES: dict[str, Callable[[FeatureSpec], list[str]]] = {
-    "hessian": lambda spec: ["l1", "l2"],
-    "structure": lambda spec: ["l1", "l2"],
-    "lattice": lambda spec: ["energy", "anisotropy"],
-    "symmetry": lambda spec: ["coherence", "chirality"],
-    "gabor": lambda spec: [f"o{k}" for k in range(spec.orientations)],
-}
 
 assert set(FAMILY_FUNCTIONS) == set(FILTER_FAMILIES)
-
-
-def channel_names(spec: FeatureSpec) -> list[str]:
-    """``family_scale[_part]`` per channel; period-relative scales read ``1.6P``."""
-    names = []
-    for family, scales in spec.filters.items():
-        if family == "intensity":
-            names.append("intensity")
-            continue
-        suffixes = _SUFFIXES.get(family, lambda spec: [""])(spec)
-        unit = "P" if spec.period is not None and family in WAVELENGTH_FAMILIES else ""
-        for s in scales:
-            for suffix in suffixes:
-                names.append(f"{family}_{s:g}{unit}" + (f"_{suffix}" if suffix else ""))
-    return names
 
 
 def iter_channels(image: np.ndarray, spec: FeatureSpec):

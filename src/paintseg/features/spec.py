@@ -14,6 +14,7 @@ trained on.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -179,13 +180,37 @@ class FeatureSpec:
 
     def channel_names(self) -> list[str]:
         """Name of every channel of the feature stack, in order."""
-        from .filters import channel_names
-
         return channel_names(self)
 
     @property
     def n_features(self) -> int:
         return len(self.channel_names())
+
+
+#: The parts of each family's channels at one scale (one unnamed channel when not listed):
+#: what ``features.filters`` computes, in its order.
+CHANNEL_PARTS: dict[str, Callable[[FeatureSpec], list[str]]] = {
+    "hessian": lambda spec: ["l1", "l2"],
+    "structure": lambda spec: ["l1", "l2"],
+    "lattice": lambda spec: ["energy", "anisotropy"],
+    "symmetry": lambda spec: ["coherence", "chirality"],
+    "gabor": lambda spec: [f"o{k}" for k in range(spec.orientations)],
+}
+
+
+def channel_names(spec: FeatureSpec) -> list[str]:
+    """``family_scale[_part]`` per channel; period-relative scales read ``1.6P``."""
+    names = []
+    for family, scales in spec.filters.items():
+        if family == "intensity":
+            names.append("intensity")
+            continue
+        suffixes = CHANNEL_PARTS.get(family, lambda spec: [""])(spec)
+        unit = "P" if spec.period is not None and family in WAVELENGTH_FAMILIES else ""
+        for s in scales:
+            for suffix in suffixes:
+                names.append(f"{family}_{s:g}{unit}" + (f"_{suffix}" if suffix else ""))
+    return names
 
 
 #: Gaussian scales of the ``auto`` preset: ilastik's, from sub-pixel to coarse.

@@ -31,7 +31,7 @@ def rescaled_uncertainty(highest: np.ndarray, n_classes: int) -> np.ndarray:
 
 def uncertainty(proba: np.ndarray) -> np.ndarray:
     """``rescaled_uncertainty`` of a probability map (H, W, K) -> (H, W) float32."""
-    return rescaled_uncertainty(proba.max(axis=-1), proba.shape[-1])
+    return rescaled_uncertainty(top_class(proba)[1], proba.shape[2])
 
 
 def smooth_plane(plane: np.ndarray, sigma: float) -> np.ndarray:

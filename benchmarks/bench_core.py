@@ -70,6 +70,14 @@ METHODS = {
     "scikit-image trainable": run_skimage,
     "ilastik filters + RF": run_ilastik,
 }
+DEFAULT = "paintseg (default)"
+#: The two methods paintseg is measured against (the ilastik preset is paintseg's own).
+PEERS = ("scikit-image trainable", "ilastik filters + RF")
+
+
+def beats_peers(scores: dict[str, float]) -> bool:
+    """Whether the default's score is at or above the better of the two peers'."""
+    return scores[DEFAULT] >= max(scores[p] for p in PEERS)
 
 
 def method_input(method: str, image: np.ndarray, pixel_size_nm: float | None):

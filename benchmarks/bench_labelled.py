@@ -23,14 +23,11 @@ import numpy as np
 from scipy import ndimage as ndi
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_core import METHODS  # noqa: E402
+from bench_core import METHODS, beats_peers  # noqa: E402
 from cases import mean_iou  # noqa: E402
 
 from paintseg.demo import simulate_strokes  # noqa: E402
 from paintseg.io import read_image, read_mask  # noqa: E402
-
-DEFAULT = "paintseg (default)"
-PEERS = ("scikit-image trainable", "ilastik filters + RF")
 
 
 def pairs(images: Path, masks: Path) -> list[tuple[Path, Path]]:
@@ -89,7 +86,7 @@ def main() -> None:
         print(lines[-1], flush=True)
     if not scores:
         sys.exit("error: no image could be scored")
-    wins = sum(r[DEFAULT] >= max(r[p] for p in PEERS) for r in scores)
+    wins = sum(beats_peers(r) for r in scores)
     lines.append(f"| mean of {len(scores)} | | "
                  + " | ".join(f"{np.mean([r[m] for r in scores]):.3f}" for m in methods) + " |")
     lines.append("")

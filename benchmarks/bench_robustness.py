@@ -35,14 +35,12 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_core import METHODS, method_input  # noqa: E402
+from bench_core import METHODS, beats_peers, method_input  # noqa: E402
 from cases import DATA, CaseData, _stem, all_cases, mean_iou  # noqa: E402
 from generators import GENERATORS  # noqa: E402
 
 from paintseg.demo import simulate_strokes  # noqa: E402
 
-DEFAULT = "paintseg (default)"
-PEERS = ("scikit-image trainable", "ilastik filters + RF")
 #: Benchmark images resampled, noised and painted in other ways (those found are used).
 BASE_CASES = ("plates seed 0", "plates seed 1", "ISBI slice 3", "MetalDAM 01", "MetalDAM 30",
               "texture mosaic seed 0")
@@ -147,7 +145,7 @@ def summarise(scores: dict[tuple[str, str], dict[str, float]], methods: list[str
     for setting in [*settings, "all"]:
         rows = [r for (s, _), r in scores.items() if setting in (s, "all")]
         means = " | ".join(f"{np.mean([r[m] for r in rows]):.3f}" for m in methods)
-        wins = sum(r[DEFAULT] >= max(r[p] for p in PEERS) for r in rows)
+        wins = sum(beats_peers(r) for r in rows)
         lines.append(f"| {setting} | {len(rows)} | {means} | {wins} of {len(rows)} |")
     return lines
 

@@ -148,6 +148,47 @@ def lamellar(size: int = 512, seed: int = 0, periods: tuple[float, float] = (3.0
     return image.astype(np.float32), np.where(pearlite[index], 2, 1).astype(np.uint8), index
 
 
+def square_columns(size: int, a: float, angle: float, shift=(0.0, 0.0), centre: float = 0.0,
+                   scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Positions (row, col) and weights of the atom columns of a square lattice of
+    constant ``a`` px over a ``size``-px frame, rotated by ``angle`` and shifted by
+    ``shift``; with ``centre`` > 0, a column of that weight at each cell's centre (a
+    perovskite seen along [001]). Every weight is multiplied by ``scale``."""
+    n = int(size / a * 1.5) + 2
+    i, j = (m.ravel() for m in np.mgrid[-n:n, -n:n])
+    sites = [(0.0, 0.0, 1.0)] + ([(0.5, 0.5, centre)] if centre > 0 else [])
+    rows, cols, weights = [], [], []
+    for dy, dx, weight in sites:
+        y, x = (i + dy) * a, (j + dx) * a
+        rows.append(size / 2 + np.cos(angle) * y - np.sin(angle) * x + shift[0])
+        cols.append(size / 2 + np.sin(angle) * y + np.cos(angle) * x + shift[1])
+        weights.append(np.full(len(i), weight * scale))
+    return np.stack([np.concatenate(rows), np.concatenate(cols)], axis=1), np.concatenate(weights)
+
+
+def probe_image(columns: np.ndarray, a: float, rng: np.random.Generator, dose: float,
+                background: float = 3.0) -> np.ndarray:
+    """An image of point columns (counts per pixel) blurred by a probe of 0.12 ``a``,
+    with shot noise at ``dose`` counts per unit of column intensity over ``background``."""
+    sigma = 0.12 * a
+    image = ndi.gaussian_filter(columns, sigma) * 2 * np.pi * sigma**2
+    return rng.poisson(np.clip(image * dose + background, 0, None)).astype(np.float32)
+
+
+def add_columns(image: np.ndarray, points: np.ndarray, weights: np.ndarray,
+                 where: np.ndarray | None = None) -> None:
+    """Add each column's weight at its nearest pixel (those inside the frame and, when
+    ``where`` is given, on its True pixels)."""
+    size = image.shape[0]
+    r, c = np.rint(points).astype(int).T
+    keep = (r >= 0) & (r < size) & (c >= 0) & (c < size)
+    r, c, weights = r[keep], c[keep], weights[keep]
+    if where is not None:
+        mine = where[r, c]
+        r, c, weights = r[mine], c[mine], weights[mine]
+    np.add.at(image, (r, c), weights)
+
+
 def square_lattice(size: int = 512, seed: int = 0, cells: tuple[float, float] = (8.0, 20.0),
                    grains: int = 9, centre: float = 0.4, dose: float = 15.0) -> Made:
     """Grains of a square lattice (class 1), a centred one (class 2) and amorphous (class 3).
@@ -161,33 +202,17 @@ def square_lattice(size: int = 512, seed: int = 0, cells: tuple[float, float] = 
     index = _voronoi(size, rng, grains)
     phase = rng.permutation(np.arange(grains) % 3) + 1
     image = np.zeros((size, size))
-    n = int(size / a * 1.5) + 2
     for g in range(grains):
         if phase[g] == 3:  # as many columns as the centred lattice, at random
             points = rng.uniform(0, size, (int((size / a) ** 2 * (1 + centre)), 2))
             weights = np.ones(len(points))
         else:
             angle, shift = rng.uniform(0, np.pi / 2), rng.uniform(0, a, 2)
-            sites = [(0.0, 0.0, 1.0)] + ([(0.5, 0.5, centre)] if phase[g] == 2 else [])
-            scale = 1.0 if phase[g] == 2 else 1.0 + centre
-            i, j = (m.ravel() for m in np.mgrid[-n:n, -n:n])
-            rows, cols, weights = [], [], []
-            for dy, dx, weight in sites:
-                y, x = (i + dy) * a, (j + dx) * a
-                rows.append(size / 2 + np.cos(angle) * y - np.sin(angle) * x + shift[0])
-                cols.append(size / 2 + np.sin(angle) * y + np.cos(angle) * x + shift[1])
-                weights.append(np.full(len(i), weight * scale))
-            points = np.stack([np.concatenate(rows), np.concatenate(cols)], axis=1)
-            weights = np.concatenate(weights)
-        r, c = np.rint(points).astype(int).T
-        keep = (r >= 0) & (r < size) & (c >= 0) & (c < size)
-        r, c, weights = r[keep], c[keep], weights[keep]
-        mine = index[r, c] == g
-        np.add.at(image, (r[mine], c[mine]), weights[mine])
-    sigma = 0.12 * a
-    image = ndi.gaussian_filter(image, sigma) * 2 * np.pi * sigma**2
-    image = rng.poisson(np.clip(image * dose + 3, 0, None)).astype(np.float32)
-    return image, phase[index].astype(np.uint8), index
+            points, weights = square_columns(size, a, angle, shift,
+                                             centre if phase[g] == 2 else 0.0,
+                                             1.0 if phase[g] == 2 else 1.0 + centre)
+        add_columns(image, points, weights, index == g)
+    return probe_image(image, a, rng, dose), phase[index].astype(np.uint8), index
 
 
 GENERATORS: dict[str, Callable[..., Made]] = {

@@ -1,18 +1,21 @@
 """The lattice period estimate, and lattice features that follow it across magnifications."""
 
+import sys
 import warnings
 
 import numpy as np
 import pytest
-from conftest import mean_iou, shared
+from conftest import REPO, mean_iou, shared
 from PIL import Image as PILImage
-from scipy import ndimage as ndi
 
 from paintseg import PaintsegError, Segmenter
 from paintseg.demo import make_stem_image, simulate_strokes
 from paintseg.errors import PaintsegWarning
 from paintseg.features import estimate_lattice_period
 from paintseg.io import Image, read_image
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+from generators import add_columns, probe_image, square_columns  # noqa: E402
 
 MOS2_NM = 0.316  # lattice constant; the first-order planes are a * sqrt(3) / 2 apart
 
@@ -84,30 +87,20 @@ def test_fundamental_seen_with_one_next_order_only():
     assert estimate.periods == pytest.approx((a_px / 2,), rel=0.03)  # sqrt(3) order alone passes
 
 
-def square_columns(size, a, centre_weight, angle=0.3, seed=0):
-    """Atom columns on a square lattice of constant ``a`` px, with a column of
+def square_image(size, a, centre_weight, angle=0.3, seed=0):
+    """One grain of a square lattice of constant ``a`` px, with a column of
     ``centre_weight`` at each cell's centre (a perovskite seen along [001]), under a
-    probe of 0.12 a and shot noise."""
-    rng = np.random.default_rng(seed)
+    probe of 0.12 a and shot noise (the robustness benchmark's generator)."""
     image = np.zeros((size, size))
-    c, s = np.cos(angle), np.sin(angle)
-    n = int(size / a * 1.6) + 2
-    for dx, dy, weight in ((0.0, 0.0, 1.0), (0.5, 0.5, centre_weight)):
-        i, j = np.mgrid[-n:n, -n:n]
-        x, y = (i + dx) * a, (j + dy) * a
-        cols, rows = size / 2 + c * x - s * y, size / 2 + s * x + c * y
-        inside = (cols >= 0) & (cols < size) & (rows >= 0) & (rows < size)
-        np.add.at(image, (rows[inside].astype(int), cols[inside].astype(int)), weight)
-    sigma = 0.12 * a
-    image = ndi.gaussian_filter(image, sigma) * 2 * np.pi * sigma**2
-    return rng.poisson(image * 20 + 2).astype(np.float32)
+    add_columns(image, *square_columns(size, a, angle, centre=centre_weight))
+    return probe_image(image, a, np.random.default_rng(seed), dose=20.0, background=2.0)
 
 
 @pytest.mark.parametrize(("a_px", "centre_weight"), [(12.0, 0.4), (20.0, 0.4), (30.0, 0.0)])
 def test_period_of_a_square_lattice_is_its_cell_not_the_diagonal_planes(a_px, centre_weight):
     """The (11) planes, a / sqrt(2) apart, give the strongest peak when the cell has a
     centre column or at long periods; the period reported is still the cell's."""
-    estimate = estimate_lattice_period(square_columns(512, a_px, centre_weight))
+    estimate = estimate_lattice_period(square_image(512, a_px, centre_weight))
     assert estimate.periods[0] == pytest.approx(a_px / np.sqrt(2), rel=0.03)
     assert estimate.period == pytest.approx(a_px, rel=0.04)
 

@@ -172,3 +172,40 @@ def test_no_lattice_image_gets_the_texture_bank_and_a_pixel_size_mismatch_is_cle
     crystal = Segmenter().fit([Image(demo.image, 0.05, "nm")], [strokes])
     with pytest.raises(PaintsegError, match="outside what the image can show"):
         crystal.predict(Image(demo.image, 0.0001, "nm"))
+
+
+def particle_monolayer(size=384, spacing=10.0, seed=0):
+    """Dark particles (class 2, 7 px across) close-packed on a jittered hexagonal grid
+    over the left part of a bright carbon film (class 1): a "lattice" of particles.
+    Returns the image, the truth and the particles' centres."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:size, :size].astype(np.float32)
+    truth = np.ones((size, size), np.uint8)
+    centres = []
+    for row in range(int(size / (spacing * 0.866)) + 1):
+        for col in range(int(size / spacing) + 1):
+            cy = row * spacing * 0.866 + rng.normal(0, 0.6)
+            cx = col * spacing + (spacing / 2 if row % 2 else 0) + rng.normal(0, 0.6)
+            if cx < 0.65 * size:
+                truth[(yy - cy) ** 2 + (xx - cx) ** 2 <= 3.5**2] = 2
+                centres.append((int(round(cy)), int(round(cx))))
+    image = np.where(truth == 2, 0.35, 0.7) + rng.normal(0, 0.08, truth.shape)
+    return image.astype(np.float32), truth, centres
+
+
+def test_a_lattice_of_particles_is_not_followed_when_brightness_tells_the_classes_apart(demo256):
+    image, truth, centres = particle_monolayer()
+    found = estimate_lattice_period(image)
+    assert found.found  # the packing's spacing shows as a lattice
+    strokes = np.zeros_like(truth)
+    strokes[20:360, 300:306] = 1  # the bare film, beyond the layer
+    for y, x in centres[40::97]:  # dots in a few particles
+        strokes[y - 1:y + 2, x - 1:x + 2] = 2
+    seg = Segmenter(estimate=False).fit(image, strokes)
+    assert seg.spec_.period is None and seg.lattice_.periods == found.periods
+    assert "not followed" in seg.lattice_.describe() and "brightness" in seg.lattice_.describe()
+    assert not any(name.startswith(("symmetry", "lattice_1P")) for name in seg.spec_.channel_names())
+    # phases of one brightness (the STEM demo's 2H / 1T / amorphous) keep their lattice
+    demo, demo_strokes = demo256
+    stem = Segmenter(estimate=False).fit(demo.image, demo_strokes)
+    assert stem.spec_.period is not None and not stem.lattice_.not_used

@@ -370,7 +370,7 @@ class AutoMLSearch:
     # -- the search ----------------------------------------------------------------
     def run(self, images, strokes, *, class_names=None, class_colours=None,
             quiet: bool = True) -> SearchResult:
-        base = Segmenter(features=self.features).fit_spec(images)
+        base = Segmenter(features=self.features).fit_spec(images, strokes)
         self.spec = base.spec_
         data = prepare_search_data(images, strokes, base.spec_for,
                                    max_pixels_per_class=self.max_pixels_per_class,

@@ -239,7 +239,7 @@ class Segmenter(BaseEstimator):
         if not images:
             raise PaintsegError("no images to train on")
         t0 = time.perf_counter()
-        self.fit_spec(images)
+        self.fit_spec(images, strokes)
         if progress:
             progress("computing features")
         X, y, groups = labelled_pixels(images, strokes, self.spec_for)
@@ -340,11 +340,15 @@ class Segmenter(BaseEstimator):
         names = dict(zip((int(k) for k in self.classes_), self.class_names_, strict=True))
         return self.accuracy_.describe(names)
 
-    def fit_spec(self, images: Sequence[np.ndarray]) -> Segmenter:
+    def fit_spec(self, images: Sequence[np.ndarray], strokes=None) -> Segmenter:
         """Choose the concrete feature spec for these training images (``spec_``,
         ``lattice_``, ``period_nm_``): an adaptive spec's lattice families go to the
-        images' lattice period. ``fit`` calls it; the AutoML search uses it alone."""
-        images = _as_images(images)
+        images' lattice period. ``fit`` calls it; the AutoML search uses it alone.
+
+        With the ``strokes``, a lattice found in the images is not followed when every
+        painted class differs from every other in brightness (``brightness_decides``).
+        """
+        images = _as_images(images, strokes)
         template = resolve_spec(self.features)
         self.period_nm_ = None
         if self.period is not None:
@@ -354,6 +358,9 @@ class Segmenter(BaseEstimator):
             self.lattice_ = LatticeEstimate(float(self.period), (float(self.period),))
         elif template.adaptive:
             self.lattice_ = _common_lattice(images)
+            if self.lattice_.found and strokes is not None and brightness_decides(images, strokes):
+                self.lattice_ = LatticeEstimate(None, self.lattice_.periods, self.lattice_.strength,
+                                                not_used=BRIGHTNESS_DECIDES)
         else:
             self.lattice_ = LatticeEstimate(template.period)
         period = self.lattice_.period
@@ -477,6 +484,32 @@ def _edge_pairs(images, strokes, classes: np.ndarray) -> list[tuple[int, int]]:
             values.append(brightness(image, intensity_range(image))[painted])
             labels.append(mask[painted])
     return separable_pairs(values, labels, [int(k) for k in classes])
+
+
+#: Why a lattice found is not followed when the painted classes differ in brightness.
+BRIGHTNESS_DECIDES = "every painted class differs from the others in brightness"
+
+
+def brightness_decides(images, strokes) -> bool:
+    """Whether every pair of painted classes differs in brightness (``edges``), so that
+    the intensity families tell them apart at full resolution.
+
+    The lattice descriptors are for phases that only their lattice tells apart; they
+    average over a period, and when brightness already separates the strokes they
+    describe only the painted regions' surroundings. A close-packed monolayer of
+    nanoparticles is a "lattice" of the particles: followed, its descriptors called
+    the whole layer, gaps included, particle (real TEM of Au particles on carbon, ten
+    frames: mean IoU 0.45-0.90 with them, 0.83-0.93 without, as the peers).
+    """
+    strokes = [np.asarray(m) for m in _as_list(strokes)]
+    if len(strokes) != len(images) or any(m.shape != np.shape(a)[:2]
+                                          for a, m in zip(images, strokes, strict=True)):
+        return False  # not a painting of these images (``labelled_pixels`` says why)
+    classes = np.unique(np.concatenate([np.unique(m[(m > 0) & (m != IGNORE)]) for m in strokes]))
+    if len(classes) < 2:
+        return False
+    pairs = _edge_pairs(images, strokes, classes)
+    return len(pairs) == len(classes) * (len(classes) - 1) // 2
 
 
 def _common_lattice(images: Sequence[np.ndarray]) -> LatticeEstimate:

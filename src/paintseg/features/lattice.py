@@ -68,6 +68,7 @@ class LatticeEstimate:
     period: float | None
     periods: tuple[float, ...] = ()
     strength: float = 0.0
+    not_used: str = ""  # why a lattice that was found is not followed (``period`` is None)
 
     @property
     def found(self) -> bool:
@@ -75,6 +76,9 @@ class LatticeEstimate:
 
     def describe(self, pixel_size_nm: float | None = None) -> str:
         """One line for people: 'lattice period 7.8 px (0.27 nm)' or 'no lattice found'."""
+        if self.period is None and self.not_used and self.periods:
+            return (f"lattice period {self.periods[0]:.1f} px found, not followed: "
+                    f"{self.not_used} (features use the fixed texture bank)")
         if self.period is None:
             return "no lattice found (features use the fixed texture bank)"
         text = f"lattice period {self.period:.1f} px"

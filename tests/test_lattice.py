@@ -209,3 +209,20 @@ def test_a_lattice_of_particles_is_not_followed_when_brightness_tells_the_classe
     demo, demo_strokes = demo256
     stem = Segmenter(estimate=False).fit(demo.image, demo_strokes)
     assert stem.spec_.period is not None and not stem.lattice_.not_used
+
+
+def test_the_features_panel_says_when_the_model_does_not_follow_the_lattice():
+    from paintseg.app.features_panel import _lattice_info
+    from paintseg.app.state import Session
+
+    image, truth, centres = particle_monolayer(size=256)
+    session = Session()
+    session.add_image(Image(image))
+    uid = session.entry().uid
+    session.add_stroke({"image": uid, "points": [[200, 20], [200, 240]], "width": 5, "label": 1})
+    for y, x in centres[30::40]:
+        session.add_stroke({"image": uid, "points": [[x, y], [x, y]], "width": 3, "label": 2})
+    session.train()
+    text = _lattice_info(session)
+    assert "This image: lattice period" in text
+    assert "The model does not follow it: every painted class differs" in text

@@ -29,6 +29,8 @@ def _lattice_info(session: Session) -> str:
         period = model.spec_for(image).period if model.period_nm_ and image.pixel_size_nm else (
             model.spec_.period)
         text += f" The model places its lattice features at {period:.1f} px here."
+    elif model is not None and getattr(getattr(model, "lattice_", None), "not_used", ""):
+        text += f" The model does not follow it: {model.lattice_.not_used}."
     return text
 
 

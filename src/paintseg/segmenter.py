@@ -20,6 +20,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+from scipy import ndimage as ndi
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
@@ -345,8 +346,8 @@ class Segmenter(BaseEstimator):
         ``lattice_``, ``period_nm_``): an adaptive spec's lattice families go to the
         images' lattice period. ``fit`` calls it; the AutoML search uses it alone.
 
-        With the ``strokes``, a lattice found in the images is not followed when every
-        painted class differs from every other in brightness (``brightness_decides``).
+        With the ``strokes``, a lattice found in the images is not followed when it is
+        the packing of painted objects (``packing_of_painted_objects``).
         """
         images = _as_images(images, strokes)
         template = resolve_spec(self.features)
@@ -358,9 +359,10 @@ class Segmenter(BaseEstimator):
             self.lattice_ = LatticeEstimate(float(self.period), (float(self.period),))
         elif template.adaptive:
             self.lattice_ = _common_lattice(images)
-            if self.lattice_.found and strokes is not None and brightness_decides(images, strokes):
+            if self.lattice_.found and strokes is not None and packing_of_painted_objects(
+                    images, strokes, self.lattice_.period):
                 self.lattice_ = LatticeEstimate(None, self.lattice_.periods, self.lattice_.strength,
-                                                not_used=BRIGHTNESS_DECIDES)
+                                                not_used=PACKING)
         else:
             self.lattice_ = LatticeEstimate(template.period)
         period = self.lattice_.period
@@ -486,20 +488,25 @@ def _edge_pairs(images, strokes, classes: np.ndarray) -> list[tuple[int, int]]:
     return separable_pairs(values, labels, [int(k) for k in classes])
 
 
-#: Why a lattice found is not followed when the painted classes differ in brightness.
-BRIGHTNESS_DECIDES = "every painted class differs from the others in brightness"
+#: Why a lattice found is not followed when it is the packing of painted objects.
+PACKING = ("it is the spacing of painted objects smaller than a period, which differ "
+           "from the other classes in brightness")
 
 
-def brightness_decides(images, strokes) -> bool:
-    """Whether every pair of painted classes differs in brightness (``edges``), so that
-    the intensity families tell them apart at full resolution.
+def packing_of_painted_objects(images, strokes, period: float) -> bool:
+    """Whether a lattice of ``period`` px is the packing of objects painted as a class:
+    every stroke of some class fits within one period (each spans less than a period
+    across), and every pair of painted classes differs in brightness (``edges``).
 
-    The lattice descriptors are for phases that only their lattice tells apart; they
-    average over a period, and when brightness already separates the strokes they
-    describe only the painted regions' surroundings. A close-packed monolayer of
-    nanoparticles is a "lattice" of the particles: followed, its descriptors called
-    the whole layer, gaps included, particle (real TEM of Au particles on carbon, ten
-    frames: mean IoU 0.45-0.90 with them, 0.83-0.93 without, as the peers).
+    The lattice descriptors average over a period: they tell apart phases that only
+    their lattice distinguishes, and cannot resolve objects smaller than a period. In a
+    close-packed monolayer of nanoparticles painted with dots, the spectrum shows the
+    particles' spacing as a lattice; followed, its descriptors called the whole layer,
+    gaps included, particle, where brightness tells particle from film at full
+    resolution (real TEM of Au particles on carbon, ten frames: mean IoU 0.82 followed,
+    0.91 not followed; particle strokes 0.6-0.8 periods across). Particles painted
+    with strokes of several periods on a support with lattice fringes keep the lattice,
+    which there helps (real HAADF-STEM: 0.71 / 0.78 followed, 0.68 / 0.74 not).
     """
     strokes = [np.asarray(m) for m in _as_list(strokes)]
     if len(strokes) != len(images) or any(m.shape != np.shape(a)[:2]
@@ -507,6 +514,15 @@ def brightness_decides(images, strokes) -> bool:
         return False  # not a painting of these images (``labelled_pixels`` says why)
     classes = np.unique(np.concatenate([np.unique(m[(m > 0) & (m != IGNORE)]) for m in strokes]))
     if len(classes) < 2:
+        return False
+    widest = {int(k): 0 for k in classes}
+    for mask in strokes:
+        for k in widest:
+            components, _ = ndi.label(mask == k)
+            for box in ndi.find_objects(components):
+                if box is not None:
+                    widest[k] = max(widest[k], box[0].stop - box[0].start, box[1].stop - box[1].start)
+    if min(widest.values()) >= period:
         return False
     pairs = _edge_pairs(images, strokes, classes)
     return len(pairs) == len(classes) * (len(classes) - 1) // 2

@@ -203,7 +203,8 @@ def test_a_lattice_that_is_the_packing_of_painted_particles_is_not_followed(demo
         strokes[y - 1:y + 2, x - 1:x + 2] = 2
     seg = Segmenter(estimate=False).fit(image, strokes)
     assert seg.spec_.period is None and seg.lattice_.periods == found.periods
-    assert "not followed" in seg.lattice_.describe() and "spacing of painted objects" in seg.lattice_.describe()
+    said = seg.lattice_.describe()
+    assert "not followed" in said and "spacing of painted objects" in said
     assert not any(name.startswith(("symmetry", "lattice_1P")) for name in seg.spec_.channel_names())
     # the same particles painted with strokes across several periods keep the lattice
     across = strokes.copy()

@@ -56,6 +56,7 @@ def test_a_missing_key_is_named(model_bytes, key):
 @pytest.mark.parametrize("key, value", [("classes", "1,2,3"), ("n_features", "63"),
                                         ("smoothing", "none"), ("class_names", ["a"]),
                                         ("features", {"filters": 3}), ("lattice", {"period_nm": "x"}),
+                                        ("lattice", {"found_px": "10"}), ("lattice", {"not_used": 3}),
                                         ("format_version", "1"), ("edge_pairs", [[0, 0]]),
                                         ("edge_pairs", [[0, 9]]), ("edge_pairs", "0,1")])
 def test_wrong_types_are_refused_in_one_line(model_bytes, key, value):

@@ -103,6 +103,12 @@ def check_meta(meta, source: str) -> dict:
         value = lattice.get(key)
         if value is not None and (not isinstance(value, (int, float)) or not np.isfinite(value)):
             raise PaintsegError(f"{source}: model.json 'lattice.{key}' must be a number")
+    found = lattice.get("found_px", [])
+    if not isinstance(found, list) or not all(
+            isinstance(x, (int, float)) and np.isfinite(x) for x in found):
+        raise PaintsegError(f"{source}: model.json 'lattice.found_px' must be a list of numbers")
+    if not isinstance(lattice.get("not_used", ""), str):
+        raise PaintsegError(f"{source}: model.json 'lattice.not_used' must be text")
     return meta
 
 
@@ -141,6 +147,8 @@ def segmenter_to_bytes(seg) -> bytes:
             "period_px": seg.spec_.period,
             "period_nm": seg.period_nm_,
             "strength": float(seg.lattice_.strength),
+            "found_px": [float(x) for x in seg.lattice_.periods],
+            "not_used": str(seg.lattice_.not_used),
         },
         "max_pixels_per_class": int(seg.max_pixels_per_class),
         "random_state": int(seg.random_state),
@@ -228,7 +236,8 @@ def segmenter_from_bytes(data: bytes, source: str = "model file"):
     seg.edge_pairs_ = [(i, j) for i, j in meta.get("edge_pairs") or []]
     lattice = meta.get("lattice") or {}
     seg.period_nm_ = None if lattice.get("period_nm") is None else float(lattice["period_nm"])
-    seg.lattice_ = LatticeEstimate(seg.spec_.period, strength=float(lattice.get("strength", 0.0)))
+    seg.lattice_ = LatticeEstimate(seg.spec_.period, tuple(float(x) for x in lattice.get("found_px", [])),
+                                   float(lattice.get("strength", 0.0)), str(lattice.get("not_used", "")))
     seg.estimator_ = estimator
     seg.classes_ = np.asarray(meta["classes"], dtype=np.int64)
     seg.class_names_ = list(meta["class_names"])

@@ -515,17 +515,21 @@ def packing_of_painted_objects(images, strokes, period: float) -> bool:
     classes = np.unique(np.concatenate([np.unique(m[(m > 0) & (m != IGNORE)]) for m in strokes]))
     if len(classes) < 2:
         return False
-    widest = {int(k): 0 for k in classes}
-    for mask in strokes:
-        for k in widest:
-            components, _ = ndi.label(mask == k)
-            for box in ndi.find_objects(components):
-                if box is not None:
-                    widest[k] = max(widest[k], box[0].stop - box[0].start, box[1].stop - box[1].start)
-    if min(widest.values()) >= period:
+    if min(_widest_stroke(strokes, int(k)) for k in classes) >= period:
         return False
     pairs = _edge_pairs(images, strokes, classes)
     return len(pairs) == len(classes) * (len(classes) - 1) // 2
+
+
+def _widest_stroke(strokes: Sequence[np.ndarray], label: int) -> int:
+    """How far across (px, the longer side of its bounding box) the widest stroke of
+    class ``label`` reaches, over every stroke mask (0 when it is not painted)."""
+    widest = 0
+    for mask in strokes:
+        components, _ = ndi.label(mask == label)
+        for box in ndi.find_objects(components):
+            widest = max(widest, box[0].stop - box[0].start, box[1].stop - box[1].start)
+    return widest
 
 
 def _common_lattice(images: Sequence[np.ndarray]) -> LatticeEstimate:

@@ -515,10 +515,11 @@ def packing_of_painted_objects(images, strokes, period: float) -> bool:
     classes = np.unique(np.concatenate([np.unique(m[(m > 0) & (m != IGNORE)]) for m in strokes]))
     if len(classes) < 2:
         return False
-    if min(_widest_stroke(strokes, int(k)) for k in classes) >= period:
+    # brightness first: a blur of each image, where labelling the strokes of every class
+    # costs 0.3 s at 16 MP, on every training of a lattice image whose phases share one
+    if len(_edge_pairs(images, strokes, classes)) < len(classes) * (len(classes) - 1) // 2:
         return False
-    pairs = _edge_pairs(images, strokes, classes)
-    return len(pairs) == len(classes) * (len(classes) - 1) // 2
+    return min(_widest_stroke(strokes, int(k)) for k in classes) < period
 
 
 def _widest_stroke(strokes: Sequence[np.ndarray], label: int) -> int:

@@ -119,6 +119,30 @@ def test_lattice_energy_is_tuned_to_the_period_and_rotation_invariant():
     assert max(energies) / min(energies) < 1.15
 
 
+def test_texture_share_says_which_texture_not_how_strong():
+    """Stripes at one contrast on the left and four times it on the right: the lattice
+    family's amplitude follows the contrast, the texture family's share of the local
+    contrast does not; noise of the same contrast has a far smaller share at that
+    wavelength. (Away from the middle, where the window sees both halves.)"""
+    size = 256
+    stripes = _wave(12, 0.4, size)
+    contrast = np.where(np.arange(size) < size // 2, 1.0, 4.0).astype(np.float32)[None, :]
+    noise = np.random.default_rng(1).normal(0, 0.7, (size, size)).astype(np.float32)
+    image = np.concatenate([stripes * contrast, noise * contrast], axis=0)
+    spec = FeatureSpec(filters={"lattice": (12,), "texture": (12,)})
+    assert spec.channel_names() == ["lattice_12_energy", "lattice_12_anisotropy",
+                                    "texture_12_share", "texture_12_anisotropy"]
+    stack = compute_features(image, spec, value_range=(-4, 4), cache=False)
+    rows, left, right = slice(64, 192), slice(40, 88), slice(168, 216)
+    energy, share = stack[..., 0], stack[..., 2]
+    assert energy[rows, right].mean() > 3 * energy[rows, left].mean()
+    assert share[rows, right].mean() == pytest.approx(share[rows, left].mean(), rel=0.1)
+    noise_rows = slice(size + 64, size + 192)
+    assert share[noise_rows, right].mean() < 0.5 * share[rows, right].mean()
+    assert share[noise_rows, right].mean() == pytest.approx(share[noise_rows, left].mean(),
+                                                            rel=0.15)
+
+
 def test_band_filters_ignore_a_crops_own_mean():
     """A crop with a halo gives the lattice and symmetry channels of the whole image:
     the band filters pass nothing of a constant, so the crop's mean (brighter than

@@ -165,7 +165,7 @@ def test_no_lattice_image_gets_the_texture_bank_and_a_pixel_size_mismatch_is_cle
     noise = rng.normal(size=demo.image.shape).astype(np.float32)
     seg = Segmenter().fit([noise], [strokes])
     assert not seg.lattice_.found and seg.spec_.period is None
-    assert "lattice_8_energy" in seg.spec_.channel_names()
+    assert "texture_8_share" in seg.spec_.channel_names()
     assert "no lattice" in seg.lattice_.describe()
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no period, so nothing to warn about

@@ -21,7 +21,8 @@ FAMILY_LABELS = {
     "hessian": "Hessian eigenvalues", "structure": "Structure tensor", "mean": "Mean",
     "variance": "Variance", "min": "Minimum", "max": "Maximum", "median": "Median",
     "entropy": "Entropy", "gabor": "Gabor (oriented)", "lattice": "Lattice energy",
-    "symmetry": "Lattice symmetry",
+    "texture": "Texture (share of contrast)", "symmetry": "Lattice symmetry",
+    "relative": "Intensity relative to surroundings",
 }
 CLASSIFIER_LABELS = {
     "random_forest": "Random forest", "extra_trees": "Extra trees", "xgboost": "XGBoost",
@@ -122,7 +123,7 @@ def features_panel() -> html.Details:
         html.Details([
             html.Summary("Filters and scales"),
             html.P("Each filter at its own scales: σ in pixels, or the wavelength in pixels "
-                   "for Gabor / lattice / symmetry. Empty: not used. The auto and stem presets "
+                   "for Gabor / lattice / texture / symmetry. Empty: not used. The auto and stem presets "
                    "add the lattice filters at the image's own period.", className="hint"),
             html.Div([family_row(family, label) for family, label in FAMILY_LABELS.items()],
                      className="family-grid"),

@@ -34,6 +34,13 @@ SYMMETRY_ORIENTATIONS = 12
 #: magnification) and loses nothing at low magnification (measured 1.5 / 2 against 1 / 1).
 MAX_STEP = 64  # coarsest band grid (px); tiles start on multiples of it (tiles.ALIGN)
 LATTICE_WINDOW = 1.0
+#: Gaussian sigma, in wavelengths, of the window over which the texture family measures
+#: the local contrast it divides by: the window its amplitude is averaged over
+#: (LATTICE_WINDOW). Half a wavelength, the band's envelope alone, gained half as much.
+TEXTURE_CONTRAST_WINDOW = LATTICE_WINDOW
+#: Added to the local standard deviation (image normalised to 0..1) so that flat,
+#: noise-free regions do not divide by zero.
+TEXTURE_FLOOR = 1e-3
 SYMMETRY_WINDOW = 1.0
 
 
@@ -108,6 +115,14 @@ class FilterContext:
                 img = cv2.pyrDown(img, borderType=BORDER)
             self._cache[key] = FilterContext(img)
         return self._cache[key], factor, float(np.sqrt(sigma**2 - blur2) / factor)
+
+    def squared(self) -> FilterContext:
+        """A context of the image squared: Gaussian means of it (on its own pyramid) with
+        those of the image give the local variance at any scale."""
+        key = ("squared",)
+        if key not in self._cache:
+            self._cache[key] = FilterContext(self.image * self.image)
+        return self._cache[key]
 
     def quantized(self) -> tuple[np.ndarray, float, float]:
         """The image as uint8 over its 0.5-99.5 percentile range, with (offset, scale)."""
@@ -347,6 +362,25 @@ def _lattice(ctx, s, spec):
     return [ctx.upsample(amplitude, to_coarse), ctx.upsample(anisotropy, to_coarse)]
 
 
+def _texture(ctx, s, spec):
+    """Texture at wavelength ``s`` whatever its contrast: the lattice family's two
+    descriptors (``_lattice``), with the band's amplitude divided by the local standard
+    deviation of the image over the same window (TEXTURE_CONTRAST_WINDOW).
+
+    The quotient is the share of the local contrast that lies at this wavelength: the
+    kind of texture, not how strong it is, which the Gaussian families already say.
+    Unnormalised, the band also responds to every object border of its wavelength's
+    size, and a border is as strong there as a textured interior, so small bright
+    particles came out with a halo one wavelength wide.
+    """
+    amplitude, anisotropy = _lattice(ctx, s, spec)
+    sigma = TEXTURE_CONTRAST_WINDOW * s
+    (mean,) = _on_pyramid(ctx, _gaussian, sigma, spec, 0)
+    (square,) = _on_pyramid(ctx.squared(), _gaussian, sigma, spec, 0)
+    deviation = np.sqrt(np.maximum(square - mean * mean, 0.0)) + np.float32(TEXTURE_FLOOR)
+    return [amplitude / deviation, anisotropy]
+
+
 def _symmetry(ctx, s, spec):
     """Local three-fold symmetry of a hexagonal lattice at period ``s``.
 
@@ -412,6 +446,7 @@ FAMILY_FUNCTIONS: dict[str, Callable] = {
     "entropy": _entropy,
     "gabor": _gabor,
     "lattice": _lattice,
+    "texture": _texture,
     "symmetry": _symmetry,
     "relative": _relative,
 }

@@ -17,6 +17,11 @@ higher order (√2, √3, 2, √5, √7 or 3 times the frequency of a lower peak
 0.6 of its excess, as in a hexagonal lattice imaged with a sharp probe, a perovskite
 whose two kinds of column differ, or any lattice at long periods, where the first order
 falls in few radial bins), the fundamental is reported.
+
+A lattice over part of the frame (grains in an amorphous film, a crystal beside its
+amorphous phase) is diluted in the whole image's spectrum by the amorphous ring. Where
+the whole image shows none, or only a weak one, tiles of the image are estimated
+alone, and a period most of them agree on is reported (``_local_consensus``).
 """
 
 from __future__ import annotations
@@ -53,6 +58,20 @@ LATTICE_RATIOS = (np.sqrt(2.0), np.sqrt(3.0), 2.0, np.sqrt(5.0), np.sqrt(7.0), 3
 #: (20-20)): one of them can stand out more than the fundamental with no other order seen.
 NEXT_ORDERS = (np.sqrt(2.0), np.sqrt(3.0), 2.0)
 MAX_TILE = 1024
+#: The tiles' second look (``_local_consensus``): tiles of this side (px), at most
+#: LOCAL_GRID x LOCAL_GRID of them spread over the image, whose periods agree within
+#: LOCAL_TOLERANCE. When at least LOCAL_MIN_TILES and LOCAL_MIN_SHARE of the tiles agree,
+#: their period is reported where the whole image found none, or found only a weak
+#: lattice (below MIN_EXCESS) of another period within LOCAL_TILE / 8. A strong lattice
+#: stays: an image of domains with two periods (a real high-entropy alloy: 4.45 and
+#: 5.3 px) keeps the stronger. Lattices over 43-65 % of a STEM frame: 7-9 of 16 tiles
+#: agree; what else agreed in any image of the benchmarks: 2 of 6 tiles (the spacing
+#: of TEM nanoparticles), 4 of 16 (2.7 px: the band limit of an image enlarged twice).
+LOCAL_TILE = 256
+LOCAL_GRID = 4
+LOCAL_TOLERANCE = 0.05
+LOCAL_MIN_TILES = 3
+LOCAL_MIN_SHARE = 0.4
 
 
 @dataclass(frozen=True)
@@ -147,6 +166,46 @@ def estimate_lattice_period(image: np.ndarray) -> LatticeEstimate:
 
 
 def _estimate(image: np.ndarray) -> LatticeEstimate:
+    """The whole image's estimate, or the tiles' (``_local_consensus``) where they agree
+    on a lattice the whole image missed or took another order of."""
+    whole = _estimate_whole(image)
+    if whole.found and (whole.strength >= MIN_EXCESS or whole.period > LOCAL_TILE / 8):
+        return whole  # a strong lattice, or one too long for a tile to judge
+    local = _local_consensus(image)
+    if local is None:
+        return whole
+    period, support, tiles = local
+    if support < max(LOCAL_MIN_TILES, LOCAL_MIN_SHARE * tiles):
+        return whole
+    if whole.period is None or abs(period / whole.period - 1) > LOCAL_TOLERANCE:
+        return LatticeEstimate(period, (period, *whole.periods), whole.strength)
+    return whole
+
+
+def _local_consensus(image: np.ndarray) -> tuple[float, int, int] | None:
+    """The period most of the image's tiles agree on: (median period, tiles agreeing
+    within LOCAL_TOLERANCE, tiles looked at), or None.
+
+    A lattice that covers part of the image (grains in an amorphous film, a crystal
+    beside its amorphous phase) stands out in a tile it fills, where the whole image's
+    spectrum dilutes it among the amorphous ring's power, or lets a higher order or
+    the grains' own size outshine its first order. Up to LOCAL_GRID² tiles of LOCAL_TILE
+    px, spread evenly over the image.
+    """
+    h, w = image.shape
+    if min(h, w) < 2 * LOCAL_TILE:
+        return None
+    rows = np.unique(np.linspace(0, h - LOCAL_TILE, min(LOCAL_GRID, h // LOCAL_TILE)).astype(int))
+    cols = np.unique(np.linspace(0, w - LOCAL_TILE, min(LOCAL_GRID, w // LOCAL_TILE)).astype(int))
+    periods = [e.period for y in rows for x in cols
+               if (e := _estimate_whole(image[y:y + LOCAL_TILE, x:x + LOCAL_TILE])).period]
+    if not periods:
+        return None
+    agreeing = max(([q for q in periods if abs(q / p - 1) < LOCAL_TOLERANCE] for p in periods), key=len)
+    return round(float(np.median(agreeing)), 3), len(agreeing), len(rows) * len(cols)
+
+
+def _estimate_whole(image: np.ndarray) -> LatticeEstimate:
     if image.ndim != 2:
         raise PaintsegError(f"expected a 2-D grey image, got shape {image.shape}")
     if min(image.shape) < 64 or not np.isfinite(image).all():

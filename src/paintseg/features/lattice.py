@@ -64,14 +64,14 @@ MAX_TILE = 1024
 #: their period is reported where the whole image found none, or found only a weak
 #: lattice (below MIN_EXCESS) of another period within LOCAL_TILE / 8. A strong lattice
 #: stays: an image of domains with two periods (a real high-entropy alloy: 4.45 and
-#: 5.3 px) keeps the stronger. Lattices over 43-65 % of a STEM frame: 7-9 of 16 tiles
+#: 5.3 px) keeps the stronger. Lattices over 29-57 % of a STEM frame: 5-9 of 16 tiles
 #: agree; what else agreed in any image of the benchmarks: 2 of 6 tiles (the spacing
 #: of TEM nanoparticles), 4 of 16 (2.7 px: the band limit of an image enlarged twice).
 LOCAL_TILE = 256
 LOCAL_GRID = 4
 LOCAL_TOLERANCE = 0.05
 LOCAL_MIN_TILES = 3
-LOCAL_MIN_SHARE = 0.4
+LOCAL_MIN_SHARE = 0.3
 
 
 @dataclass(frozen=True)

@@ -65,9 +65,10 @@ MAX_TILE = 1024
 #: within LOCAL_TILE / 8: a weak lattice (below MIN_EXCESS), or a strong one at a next
 #: order (√2, √3, 2) of theirs, which outshone their first order in the whole image. Any
 #: other strong lattice stays: an image of domains with two periods (a real
-#: high-entropy alloy: 4.45 and 5.3 px) keeps the stronger. Lattices over 29-57 % of a STEM frame: 5-9 of 16 tiles
-#: agree; what else agreed in any image of the benchmarks: 2 of 6 tiles (the spacing
-#: of TEM nanoparticles), 4 of 16 (2.7 px: the band limit of an image enlarged twice).
+#: high-entropy alloy: 4.45 and 5.3 px) keeps the stronger. Lattices over 29-57 % of a
+#: STEM frame: 5-9 of 16 tiles agree; what else agreed in any image of the benchmarks:
+#: 2 of 6 tiles (the spacing of TEM nanoparticles), 4 of 16 (2.7 px: the band limit of
+#: an image enlarged twice).
 LOCAL_TILE = 256
 LOCAL_GRID = 4
 LOCAL_TOLERANCE = 0.05

@@ -132,16 +132,18 @@ def test_lattice_in_a_real_haadf_image():
     assert estimate.found and estimate.period == pytest.approx(4.45, rel=0.02)
 
 
-@pytest.mark.parametrize(("a_px", "seed"), [(14.0, 20), (25.0, 20), (18.0, 21)])
-def test_a_lattice_over_part_of_the_image_is_found_by_its_tiles(a_px, seed):
-    """Grains covering 43 % of the frame, the rest amorphous: the amorphous ring dilutes
-    the lattice in the whole image's spectrum, which finds nothing at a = 14 and 25 px
-    and takes the sqrt(3) order for the first at 18 px. Tiles that the crystal fills show
-    it, and most of them agree on the first order."""
+@pytest.mark.parametrize(("a_px", "seed", "regions"),
+                         [(14.0, 20, 5), (25.0, 20, 5), (18.0, 21, 5), (30.0, 29, 4)])
+def test_a_lattice_over_part_of_the_image_is_found_by_its_tiles(a_px, seed, regions):
+    """Grains covering 35-45 % of the frame, the rest amorphous: the amorphous ring
+    dilutes the lattice in the whole image's spectrum, which finds nothing at a = 14 and
+    25 px, and takes the sqrt(3) order for the first at 18 px (weakly) and at 30 px
+    (strongly). Tiles that the crystal fills show it, and enough of them agree on the
+    first order."""
     from paintseg.features.lattice import _estimate_whole
 
     pixel = MOS2_NM / a_px
-    demo = make_stem_image(1024, seed, pixel_size_nm=pixel, n_regions=5,
+    demo = make_stem_image(1024, seed, pixel_size_nm=pixel, n_regions=regions,
                            probe_sigma_px=1.1 * 0.05 / pixel)
     first_order = a_px * np.sqrt(3) / 2
     whole = _estimate_whole(np.asarray(demo.image, np.float32)).period

@@ -126,7 +126,8 @@ def test_no_lattice_in_real_em_and_sem_images():
 
 def test_lattice_in_a_real_haadf_image():
     """Domains of two periods (4.45 px in 7 of 16 tiles, 5.3 px in 9): the whole image's
-    strong first choice stands; the tiles only overrule a weak one."""
+    strong first choice stands; the tiles overrule a strong one only at a next order of
+    their period, and 5.3 / 4.45 is none."""
     image = read_image(shared("real-stem", "high-entropy-alloy-HAADF.tif"))
     estimate = estimate_lattice_period(image)
     assert estimate.found and estimate.period == pytest.approx(4.45, rel=0.02)

@@ -82,8 +82,9 @@ class LatticeEstimate:
 
     ``period`` is the fundamental lattice period in pixels (None when the image
     shows no lattice); ``periods`` lists every clear peak, strongest first;
-    ``strength`` is the excess of the strongest peak over the background, in
-    decades of power (0.45 and above counts as a lattice).
+    ``strength`` is the excess of the whole image's strongest peak over the background,
+    in decades of power (0.45 and above counts as a lattice on its own; a weaker one is
+    reported when a second peak at a lattice ratio, or the image's tiles, confirm it).
     """
 
     period: float | None

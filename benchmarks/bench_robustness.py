@@ -2,7 +2,7 @@
 on microstructures it never saw, at other pixel sizes, under noise, and with other ways
 of painting.
 
-Four axes, each with every method of ``bench_core.py`` on the same image and strokes:
+Six axes, each with every method of ``bench_core.py`` on the same image and strokes:
 
 - ``kinds``: the generators of ``generators.py`` (SEM particles, HRTEM nanoparticles,
   pores, grain boundaries, lamellar steel), two seeds each.
@@ -13,13 +13,16 @@ Four axes, each with every method of ``bench_core.py`` on the same image and str
   added to benchmark images, with their benchmark strokes.
 - ``strokes``: one stroke per class; strokes that reach the class borders; many thin
   strokes (a 1-px brush).
+- ``clicks``: the same images labelled by clicks instead of strokes: single pixels
+  drawn at random from the truth (0.5 % of the pixels), or dots of 3 x 3 px (0.08 % of
+  the pixels as centres), as a proofreader or a point-annotation tool would.
 - ``magnification``: the STEM generator at lattice constants between and beyond those
   of ``bench_core.py`` (a = 11 to 52 px), one image each (generator seed 10), and two
   long periods at a low dose (a = 35 px at 3 and 46 px at 1 count per pixel).
 
 Accuracy only (in one process; ``bench_core.py`` measures time and memory).
 
-    python benchmarks/bench_robustness.py [--axes kinds,scale,noise,strokes,magnification]
+    python benchmarks/bench_robustness.py [--axes kinds,scale,noise,strokes,clicks,magnification]
         [--out FILE]
 """
 
@@ -112,6 +115,24 @@ def strokes_axis() -> Iterator[Item]:
             yield style, name, CaseData(data.image, data.truth, strokes, data.pixel_size_nm)
 
 
+#: Labelling by clicks: (share of the pixels clicked, side of each click's square in px).
+CLICK_STYLES = {"scattered clicks": (0.005, 1), "dots of 3 px": (0.0008, 3)}
+
+
+def _clicks(truth: np.ndarray, share: float, side: int, seed: int = 0) -> np.ndarray:
+    """Pixels (or ``side``-px squares) at random places, labelled with the truth."""
+    centres = (np.random.default_rng(seed).random(truth.shape) < share).astype(np.uint8)
+    clicked = cv2.dilate(centres, np.ones((side, side), np.uint8)) > 0
+    return np.where(clicked, truth, 0).astype(np.uint8)
+
+
+def clicks_axis() -> Iterator[Item]:
+    for name, data in _base_cases(STROKE_CASES).items():
+        for style, (share, side) in CLICK_STYLES.items():
+            yield style, name, CaseData(data.image, data.truth, _clicks(data.truth, share, side),
+                                        data.pixel_size_nm)
+
+
 #: Lattice constants (px) of the magnification axis: none of them is in bench_core.
 MAGNIFICATIONS = (11.0, 18.0, 25.0, 30.0, 35.0, 40.0, 52.0)
 #: Long periods at a low dose (counts per pixel; the others have 40): few unit cells in
@@ -128,7 +149,7 @@ def magnification_axis() -> Iterator[Item]:
 
 
 AXES = {"kinds": kinds_axis, "scale": scale_axis, "noise": noise_axis, "strokes": strokes_axis,
-        "magnification": magnification_axis}
+        "clicks": clicks_axis, "magnification": magnification_axis}
 
 
 def _run(method: str, data: CaseData) -> float:

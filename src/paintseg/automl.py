@@ -48,7 +48,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.model_selection import PredefinedSplit, StratifiedKFold
 from sklearn.pipeline import Pipeline, make_pipeline
 
-from .classifiers import make_classifier, sized_for
+from .classifiers import Painting, make_classifier, painting_of, sized_for
 from .errors import PaintsegError, require_extra
 from .grouped_cv import even_over_strokes, full_proba, stroke_folds, strokes_per_class
 from .segmenter import Segmenter, labelled_pixels
@@ -100,6 +100,7 @@ class SearchData:
     groups: np.ndarray
     classes: np.ndarray
     test_fold: np.ndarray  # fold index per pixel, for PredefinedSplit
+    painting: Painting | None = None  # the strokes' independent looks (``sized_for``)
 
     @property
     def splitter(self) -> PredefinedSplit:
@@ -123,7 +124,8 @@ def prepare_search_data(images, strokes, spec, *, max_pixels_per_class: int = 20
             f"class {k} has a single stroke: stroke-grouped cross-validation needs at least "
             "two separate strokes of every class")
     encoded = np.searchsorted(classes, y)
-    return SearchData(X, encoded, groups, classes, stroke_folds(encoded, groups, folds, seed))
+    return SearchData(X, encoded, groups, classes, stroke_folds(encoded, groups, folds, seed),
+                      painting_of(strokes))
 
 
 def feature_groups(spec) -> dict[str, list[int]]:
@@ -164,7 +166,7 @@ def fold_scores(estimator, data: SearchData, splitter=None) -> tuple[np.ndarray,
     n_classes = len(data.classes)
     ious, losses = [], []
     for train, test in (splitter or data.splitter).split(data.X, data.y):
-        fitted = sized_for(clone(estimator), len(train)).fit(data.X[train], data.y[train])
+        fitted = sized_for(clone(estimator), len(train), data.painting).fit(data.X[train], data.y[train])
         proba = full_proba(fitted, data.X[test], n_classes)
         ious.append(jaccard_score(data.y[test], proba.argmax(axis=1), average="macro"))
         losses.append(log_loss(data.y[test], proba, labels=np.arange(n_classes)))

@@ -183,10 +183,11 @@ def _held_out_sharpness(seg: Segmenter, X: np.ndarray, y: np.ndarray,
     n = len(seg.classes_)
     folds = stroke_folds(y, groups, FOLDS, seg.random_state)
     model = _single_threaded(seg)
+    painting = getattr(seg, "painting_", None)  # the folds' forests sized as the model's
     probas, truths = [], []
     for fold in np.unique(folds):
         test = folds == fold
-        fitted = sized_for(clone(model), int(np.sum(~test))).fit(X[~test], y[~test])
+        fitted = sized_for(clone(model), int(np.sum(~test)), painting).fit(X[~test], y[~test])
         probas.append(full_proba(fitted, X[test], n))
         truths.append(y[test])
     return _calibrated_sharpness(np.concatenate(probas), np.concatenate(truths))

@@ -25,7 +25,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from .annotations import IGNORE
-from .classifiers import make_classifier, sized_for
+from .classifiers import make_classifier, painting_of, sized_for
 from .colours import default_colour
 from .edges import brightness, separable_pairs, snap_to_edges
 from .errors import PaintsegError, PaintsegWarning
@@ -197,7 +197,9 @@ class Segmenter(BaseEstimator):
     ``LatticeEstimate`` it follows), ``period_nm_`` (the period in nm when the
     training images carry a pixel size; a new image with another pixel size gets
     its lattice features at the same physical period), ``smoothing_``,
-    ``edge_pairs_`` (the pairs of class indices whose borders follow the edges).
+    ``edge_pairs_`` (the pairs of class indices whose borders follow the edges),
+    ``painting_`` (the strokes' independent looks, which size the forest:
+    ``classifiers.sized_for``).
     """
 
     def __init__(
@@ -255,7 +257,9 @@ class Segmenter(BaseEstimator):
         if progress:
             progress("training classifier")
         t1 = time.perf_counter()
-        self.estimator_ = sized_for(make_classifier(self.classifier, self.random_state), len(X))
+        self.painting_ = painting_of(strokes)
+        self.estimator_ = sized_for(make_classifier(self.classifier, self.random_state), len(X),
+                                    self.painting_)
         self.trees_pending_ = 0
         full = int(getattr(self.estimator_, "n_estimators", 0) or 0)
         if first_trees and hasattr(self.estimator_, "warm_start") and full > first_trees:

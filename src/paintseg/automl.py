@@ -100,7 +100,7 @@ class SearchData:
     groups: np.ndarray
     classes: np.ndarray
     test_fold: np.ndarray  # fold index per pixel, for PredefinedSplit
-    painting: Painting | None = None  # the strokes' independent looks (``sized_for``)
+    painting: Painting | None = None  # strokes or clicks: sizes each fold's forest
 
     @property
     def splitter(self) -> PredefinedSplit:

@@ -141,7 +141,7 @@ MIN_TREE_SAMPLES = 100
 #: near-copies of one look at the image.
 CELL = 4
 #: Most cells a painted patch covers on average for the painting to count as clicks
-#: (dots of up to ~10 px, strokes shorter than ~16 px). Of 186 benchmark paintings,
+#: (dots of up to ~10 px, the shortest strokes). Of 186 benchmark paintings,
 #: strokes cover 6.3-80 cells per patch (median 26), random pixels 1, dots of 3 px about
 #: 2, of 7 px about 5. Fitted as clicks, the 8 stroke paintings of at most 8 cells per
 #: patch (half-size images, 1-px brushes) gained 0.008 on average, the 14 of at most 12

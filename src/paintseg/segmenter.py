@@ -198,8 +198,8 @@ class Segmenter(BaseEstimator):
     training images carry a pixel size; a new image with another pixel size gets
     its lattice features at the same physical period), ``smoothing_``,
     ``edge_pairs_`` (the pairs of class indices whose borders follow the edges),
-    ``painting_`` (the strokes' independent looks, which size the forest:
-    ``classifiers.sized_for``).
+    ``painting_`` (how the labels were painted, strokes or clicks, which sizes the
+    forest: ``classifiers.sized_for``).
     """
 
     def __init__(

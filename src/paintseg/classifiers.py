@@ -16,7 +16,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import RobustScaler
 from sklearn.tree import DecisionTreeClassifier
 
-from .annotations import IGNORE
+from .annotations import IGNORE, painted_rows
 from .errors import PaintsegError, require_extra
 
 
@@ -191,16 +191,16 @@ def painting_of(masks) -> Painting:
     pixels = cells = patches = 0
     for mask in masks:
         mask = np.asarray(mask)
-        painted = (mask > 0) & (mask != IGNORE)
-        rows, cols = np.nonzero(painted)
+        band, row_of = painted_rows(mask)  # the painted rows alone: strokes cover few
+        rows, cols = np.nonzero((band > 0) & (band != IGNORE))
         if not len(rows):
             continue
-        labels = mask[rows, cols].astype(np.int64)
-        keys = (labels * (mask.shape[0] // CELL + 1) + rows // CELL) * (mask.shape[1] // CELL + 1)
+        labels = band[rows, cols].astype(np.int64)
+        keys = (labels * (mask.shape[0] // CELL + 1) + row_of[rows] // CELL) * (mask.shape[1] // CELL + 1)
         pixels += len(rows)
         cells += len(np.unique(keys + cols // CELL))
         for k in np.unique(labels):
-            patches += cv2.connectedComponents((mask == k).astype(np.uint8), connectivity=8)[0] - 1
+            patches += cv2.connectedComponents((band == k).astype(np.uint8), connectivity=8)[0] - 1
     return Painting(pixels, cells, patches)
 
 

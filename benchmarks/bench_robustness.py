@@ -10,7 +10,9 @@ Six axes, each with every method of ``bench_core.py`` on the same image and stro
   (a lower and a higher magnification), strokes painted anew at that scale with a brush
   and a margin that scale with it; 1x painted the same way, for reference.
 - ``noise``: Gaussian noise of 0.5 and 1 times the image's own standard deviation
-  added to benchmark images, with their benchmark strokes.
+  added to benchmark images, with their benchmark strokes; and cosmic rays (zingers):
+  streaks of 1-3 px, one per 4000 pixels, 10 intensity ranges above the image's
+  brightest, as a raw detector frame has them.
 - ``strokes``: one stroke per class; strokes that reach the class borders; many thin
   strokes (a 1-px brush).
 - ``clicks``: the same images labelled by clicks instead of strokes: single pixels
@@ -100,12 +102,25 @@ def scale_axis() -> Iterator[Item]:
 
 
 def noise_axis() -> Iterator[Item]:
-    rng = np.random.default_rng(0)
+    rng, hits = np.random.default_rng(0), np.random.default_rng(1)
     for name, data in _base_cases(BASE_CASES).items():
         for level in (0.5, 1.0):
             image = data.image.astype(np.float32)
             image = image + rng.normal(0, level * image.std(), image.shape).astype(np.float32)
             yield f"noise {level:g} x std", name, CaseData(image, data.truth, data.strokes)
+        yield "cosmic rays", name, CaseData(_zingers(data.image, hits), data.truth, data.strokes)
+
+
+def _zingers(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``image`` with cosmic-ray hits: streaks of 1-3 px along a row, one per 4000
+    pixels, 10 ranges (0.5-99.5 %) above the range's top."""
+    image = image.astype(np.float32)
+    lo, hi = np.percentile(image, [0.5, 99.5])
+    h, w = image.shape
+    for _ in range(h * w // 4000):
+        y, x, length = rng.integers(0, h), rng.integers(0, w - 3), rng.integers(1, 4)
+        image[y, x:x + length] = hi + 10 * (hi - lo)
+    return image
 
 
 def strokes_axis() -> Iterator[Item]:

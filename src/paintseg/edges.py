@@ -30,6 +30,7 @@ import cv2
 import numpy as np
 from skimage.segmentation import watershed
 
+from .features.intensity import OUTLIER_RANGES
 from .probabilities import rescaled_uncertainty, top_class
 
 #: Gaussian sigma (px) of the brightness compared on the strokes and of the gradient
@@ -47,9 +48,11 @@ BAND = 0.6
 
 
 def brightness(image: np.ndarray, value_range: tuple[float, float]) -> np.ndarray:
-    """The image mapped to ``value_range`` (as the features see it), smoothed at EDGE_SIGMA."""
+    """The image mapped to ``value_range`` (as the features see it, outliers clipped),
+    smoothed at EDGE_SIGMA."""
     lo, hi = value_range
     scaled = (np.asarray(image, np.float32) - np.float32(lo)) / np.float32(max(hi - lo, 1e-12))
+    np.clip(scaled, -OUTLIER_RANGES, 1.0 + OUTLIER_RANGES, out=scaled)
     return cv2.GaussianBlur(scaled, (0, 0), EDGE_SIGMA, borderType=cv2.BORDER_REFLECT)
 
 

@@ -15,6 +15,7 @@ import numpy as np
 from ..errors import PaintsegError
 from ..io import content_digest
 from .filters import iter_channels
+from .intensity import OUTLIER_RANGES, intensity_range
 from .lattice import LatticeEstimate, estimate_lattice_period
 from .spec import (
     FILTER_FAMILIES,
@@ -43,31 +44,6 @@ _CACHE: OrderedDict[tuple, np.ndarray] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 _KEY_LOCKS: dict[tuple, threading.Lock] = {}
 CACHE_BYTES = 1_500_000_000
-
-
-#: Pixels (about) whose percentiles give an image's intensity range: a strided sample.
-RANGE_SAMPLE = 250_000
-
-
-def intensity_range(image) -> tuple[float, float]:
-    """Robust (0.5, 99.5 percentile) intensity range used to normalise an image.
-
-    Features are computed on the image mapped to this range, so a model trained on
-    one exposure applies to another; batch and tiled runs pass the range of the
-    whole image so every tile sees the same mapping. The percentiles are read from
-    a strided sample of about ``RANGE_SAMPLE`` pixels, and ``image`` may be anything
-    that slices like an array (a Zarr or Dask array, a memmap): only the sampled rows
-    are read, and a lazy source gives the very range of the same image in memory.
-    """
-    h, w = image.shape[:2]
-    step = max(1, int(np.sqrt(h * w / RANGE_SAMPLE)))
-    sample = np.asarray(image[::step, ::step], dtype=np.float32)
-    lo, hi = np.percentile(sample, [0.5, 99.5])
-    if not np.isfinite(lo) or not np.isfinite(hi):
-        raise PaintsegError("image contains no finite values")
-    if hi <= lo:
-        hi = lo + 1.0
-    return float(lo), float(hi)
 
 
 def _key(image: np.ndarray, spec: FeatureSpec, value_range: tuple[float, float]) -> tuple:
@@ -126,6 +102,7 @@ def _compute(image: np.ndarray, spec: FeatureSpec, value_range: tuple[float, flo
     normalised = ((image.astype(np.float32) - np.float32(lo)) / np.float32(hi - lo)).astype(
         np.float32
     )
+    np.clip(normalised, -OUTLIER_RANGES, 1.0 + OUTLIER_RANGES, out=normalised)
     h, w = image.shape
     names = channel_names(spec)
     planes = np.empty((len(names), h, w), dtype=np.float32)

@@ -35,6 +35,7 @@ import scipy.fft as sfft
 
 from ..errors import PaintsegError
 from ..io import content_digest
+from .intensity import tame_outliers
 
 REMEMBERED_ESTIMATES = 256  # lattice estimates kept, by image content
 _ESTIMATES: OrderedDict[tuple, LatticeEstimate] = OrderedDict()
@@ -160,7 +161,7 @@ def estimate_lattice_period(image: np.ndarray) -> LatticeEstimate:
         if key in _ESTIMATES:
             _ESTIMATES.move_to_end(key)
             return _ESTIMATES[key]
-    estimate = _estimate(np.asarray(image, np.float32))
+    estimate = _estimate(tame_outliers(image))  # a zinger's white spectrum hides a lattice
     with _ESTIMATES_LOCK:
         _ESTIMATES[key] = estimate
         while len(_ESTIMATES) > REMEMBERED_ESTIMATES:

@@ -179,7 +179,9 @@ def test_train_names_the_borders_that_follow_the_edges(tmp_path):
     r = run(*args, tmp_path / "a.paintseg")
     assert r.returncode == 0, r.stderr
     assert "borders on the image's edges: " in r.stdout
-    assert load_segmenter(tmp_path / "a.paintseg").edge_pairs_ == [(0, 1), (0, 2), (1, 2)]
+    model = load_segmenter(tmp_path / "a.paintseg")
+    assert model.edge_pairs_ == [(0, 1), (0, 2), (1, 2)]
+    assert f"(read at {model.edge_sigma_:g} px)" in r.stdout
     r = run(*args, tmp_path / "b.paintseg", "--no-edges")
     assert r.returncode == 0, r.stderr
     assert "borders on the image's edges" not in r.stdout

@@ -1,11 +1,12 @@
 """Class borders on the image's edges: where they move, where they must not."""
 
+import cv2
 import numpy as np
 import pytest
 
 from paintseg import Segmenter
 from paintseg.demo import make_plates_image, simulate_strokes, texture_mosaic
-from paintseg.edges import BAND, separable_pairs, snap_to_edges
+from paintseg.edges import BAND, edge_sigma, separable_pairs, snap_to_edges, structure_bound
 from paintseg.model_io import segmenter_from_bytes, segmenter_to_bytes
 
 
@@ -106,3 +107,71 @@ def test_an_unsure_structure_without_sure_pixels_of_its_class_is_not_erased():
     labels = snapped.argmax(axis=2)
     assert np.all(labels[:, 10:13] == 1)  # kept
     assert np.all(labels[:, 34:39] == 0) and np.all(labels[:, 41:44] == 1)  # on the edge
+
+
+def noisy_particles(noise: float, seed: int, size: int = 384, radius: int = 12):
+    """Dark discs on a bright field under strong noise; a dot in every other disc and
+    short strokes on the field well away from them."""
+    rng = np.random.default_rng(seed)
+    truth = np.ones((size, size), np.uint8)
+    centres = []
+    while len(centres) < 40:
+        c = rng.integers(radius + 2, size - radius - 2, 2)
+        if all(np.hypot(*(c - d)) > 2 * radius + 4 for d in centres):
+            centres.append(c)
+    for y, x in centres:
+        cv2.circle(truth, (int(x), int(y)), radius, 2, -1)
+    clean = cv2.GaussianBlur(np.where(truth == 2, 0.3, 0.7).astype(np.float32), (0, 0), 1.0)
+    image = clean + rng.normal(0, noise, truth.shape).astype(np.float32)
+    strokes = np.zeros_like(truth)
+    for y, x in centres[::2]:
+        strokes[y - 2:y + 3, x - 2:x + 3] = 2
+    far = cv2.distanceTransform((truth == 1).astype(np.uint8), cv2.DIST_L2, 5) > 10
+    for r in np.nonzero(far.any(axis=1))[0][::40]:
+        strokes[r:r + 3, np.nonzero(far[r])[0][:60]] = 1
+    strokes[(strokes == 1) & ~far] = 0
+    return image, truth, strokes
+
+
+def test_a_noisy_image_has_its_edges_read_at_a_coarser_scale():
+    """At 1 px the gradient of a noisy image is mostly noise, and the flood from the
+    particles' cores follows it into the field: read where the step stands out (here
+    1.5-2 px), the borders sit on the particles' edges. A cleaner image keeps 1 px."""
+    image, truth, strokes = noisy_particles(noise=0.3, seed=0)
+    assert Segmenter(estimate=False).fit([image], [strokes]).edge_sigma_ == 1.0
+    image, truth, strokes = noisy_particles(noise=0.6, seed=1)
+    seg = Segmenter(estimate=False).fit([image], [strokes])
+    assert seg.edge_pairs_ == [(0, 1)] and seg.edge_sigma_ >= 1.5
+    adaptive = _mean_iou(seg.predict(image), truth)
+    seg.edge_sigma_ = 1.0
+    assert adaptive >= _mean_iou(seg.predict(image), truth) + 0.008
+    loaded = segmenter_from_bytes(segmenter_to_bytes(Segmenter(estimate=False).fit([image], [strokes])))
+    assert loaded.edge_sigma_ >= 1.5
+
+
+def test_edge_sigma_is_the_finest_scale_where_the_step_stands_out():
+    rng = np.random.default_rng(0)
+    labels = [np.repeat([1, 2], 400)]
+    clean = [[np.concatenate([rng.normal(0.2, 0.05, 400), rng.normal(0.8, 0.05, 400)])] * 4]
+    assert edge_sigma(clean, labels, [1, 2], [(0, 1)]) == 1.0
+    spreads = (0.2, 0.15, 0.09, 0.05)  # the noise falls as the scale grows
+    noisy = [[np.concatenate([rng.normal(0.3, s, 400), rng.normal(0.7, s, 400)]) for s in spreads]]
+    assert edge_sigma(noisy, labels, [1, 2], [(0, 1)]) == 2.0
+    assert edge_sigma(noisy, labels, [1, 2], []) == 1.0
+
+
+def test_thin_structures_bound_the_edges_scale():
+    """A grain boundary 3 px wide or a particle 9 px across keeps the finest scale, a
+    particle 11 px across allows 2 px; wide regions allow the coarsest."""
+    top = np.zeros((128, 128), np.int32)
+    sure = np.ones_like(top, bool)
+    top[:, 60:63] = 1  # a line 3 px wide
+    assert structure_bound(top, sure, {0, 1}) == 1.0
+    top[:] = 0
+    cv2.circle(top, (64, 64), 4, 1, -1)
+    assert structure_bound(top, sure, {0, 1}) == 1.0
+    cv2.circle(top, (64, 64), 5, 1, -1)
+    assert structure_bound(top, sure, {0, 1}) == 2.0
+    top[:] = 0
+    top[:, 64:] = 1  # two halves
+    assert structure_bound(top, sure, {0, 1}) == 3.0

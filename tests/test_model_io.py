@@ -58,7 +58,8 @@ def test_a_missing_key_is_named(model_bytes, key):
                                         ("features", {"filters": 3}), ("lattice", {"period_nm": "x"}),
                                         ("lattice", {"found_px": "10"}), ("lattice", {"not_used": 3}),
                                         ("format_version", "1"), ("edge_pairs", [[0, 0]]),
-                                        ("edge_pairs", [[0, 9]]), ("edge_pairs", "0,1")])
+                                        ("edge_pairs", [[0, 9]]), ("edge_pairs", "0,1"),
+                                        ("edge_sigma", "2"), ("edge_sigma", 1e9), ("edge_sigma", -1.0)])
 def test_wrong_types_are_refused_in_one_line(model_bytes, key, value):
     def change(meta):
         meta[key] = value

@@ -147,7 +147,8 @@ def train(
     if seg.edge_pairs_:
         names = seg.class_names_
         out_console.print("borders on the image's edges: " + ", ".join(
-            f"{names[i]} / {names[j]}" for i, j in seg.edge_pairs_), highlight=False)
+            f"{names[i]} / {names[j]}" for i, j in seg.edge_pairs_)
+            + f" (read at {seg.edge_sigma_:g} px)", highlight=False)
 
 
 def resolve_spec_adaptive(features: str) -> bool:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .edges import EDGE_SIGMA, EDGE_SIGMAS
 from .errors import PaintsegError
 from .files import atomic_write_bytes
 
@@ -56,7 +57,7 @@ META_SCHEMA: dict[str, type | tuple[type, ...]] = {
 META_OPTIONAL: dict[str, type | tuple[type, ...]] = {
     "classifier": str, "smoothing": (int, float), "max_pixels_per_class": int,
     "random_state": int, "training_summary": dict, "versions": dict, "lattice": dict,
-    "snap_to_edges": bool, "edge_pairs": list,
+    "snap_to_edges": bool, "edge_pairs": list, "edge_sigma": (int, float),
 }
 
 
@@ -98,6 +99,10 @@ def check_meta(meta, source: str) -> dict:
         if (not isinstance(pair, list) or len(pair) != 2 or pair[0] == pair[1]
                 or not all(isinstance(i, int) and 0 <= i < n for i in pair)):
             raise PaintsegError(f"{source}: model.json 'edge_pairs' is not a list of class pairs")
+    sigma = meta.get("edge_sigma", EDGE_SIGMA)
+    if isinstance(sigma, bool) or not np.isfinite(sigma) or not 0 < sigma <= EDGE_SIGMAS[-1]:
+        raise PaintsegError(f"{source}: model.json 'edge_sigma' must be a number of pixels "
+                            f"in (0, {EDGE_SIGMAS[-1]:g}]")
     lattice = meta.get("lattice") or {}
     for key in ("period_px", "period_nm", "strength"):
         value = lattice.get(key)
@@ -143,6 +148,7 @@ def segmenter_to_bytes(seg) -> bytes:
         "smoothing": float(seg.smoothing_),
         "snap_to_edges": bool(seg.snap_to_edges),
         "edge_pairs": [[int(i), int(j)] for i, j in seg.edge_pairs_],
+        "edge_sigma": float(getattr(seg, "edge_sigma_", EDGE_SIGMA)),
         "lattice": {
             "period_px": seg.spec_.period,
             "period_nm": seg.period_nm_,
@@ -234,6 +240,7 @@ def segmenter_from_bytes(data: bytes, source: str = "model file"):
     seg.spec_ = seg.features
     seg.smoothing_ = float(seg.smoothing)
     seg.edge_pairs_ = [(i, j) for i, j in meta.get("edge_pairs") or []]
+    seg.edge_sigma_ = float(meta.get("edge_sigma", EDGE_SIGMA))  # older models: 1 px
     lattice = meta.get("lattice") or {}
     seg.period_nm_ = None if lattice.get("period_nm") is None else float(lattice["period_nm"])
     seg.lattice_ = LatticeEstimate(seg.spec_.period, tuple(float(x) for x in lattice.get("found_px", [])),

@@ -27,7 +27,7 @@ from sklearn.utils.validation import check_is_fitted
 from .annotations import IGNORE, painted_rows
 from .classifiers import make_classifier, painting_of, sized_for
 from .colours import default_colour
-from .edges import brightness, separable_pairs, snap_to_edges
+from .edges import EDGE_SIGMA, EDGE_SIGMAS, brightness, edge_sigma, separable_pairs, snap_to_edges
 from .errors import PaintsegError, PaintsegWarning
 from .features import (
     FeatureSpec,
@@ -180,7 +180,8 @@ class Segmenter(BaseEstimator):
     ``LatticeEstimate`` it follows), ``period_nm_`` (the period in nm when the
     training images carry a pixel size; a new image with another pixel size gets
     its lattice features at the same physical period), ``smoothing_``,
-    ``edge_pairs_`` (the pairs of class indices whose borders follow the edges),
+    ``edge_pairs_`` (the pairs of class indices whose borders follow the edges) and
+    ``edge_sigma_`` (the scale their edges are read at: ``edges.edge_sigma``),
     ``painting_`` (how the labels were painted, strokes or clicks, which sizes the
     forest: ``classifiers.sized_for``).
     """
@@ -261,7 +262,8 @@ class Segmenter(BaseEstimator):
         if not np.isfinite(self.smoothing) or self.smoothing < 0:
             raise PaintsegError("smoothing must be a non-negative number of pixels")
         self.smoothing_ = float(self.smoothing)
-        self.edge_pairs_ = _edge_pairs(images, strokes, self.classes_) if self.snap_to_edges else []
+        self.edge_pairs_, self.edge_sigma_ = (_edges_of(images, strokes, self.classes_)
+                                              if self.snap_to_edges else ([], EDGE_SIGMA))
         self.training_summary_ = {
             "images": len(images),
             "labelled_pixels": {int(k): int(n) for k, n in
@@ -422,7 +424,8 @@ class Segmenter(BaseEstimator):
             proba[top:top + rows] = self.estimator_.predict_proba(block).reshape(-1, w, proba.shape[2])
         proba = smooth_probabilities(proba, self.smoothing_)
         proba = smooth_at_lattice_resolution(proba, spec.period, self.edge_pairs_)
-        return snap_to_edges(proba, image, value_range, self.edge_pairs_)
+        return snap_to_edges(proba, image, value_range, self.edge_pairs_,
+                             getattr(self, "edge_sigma_", EDGE_SIGMA))
 
     def predict(self, image: np.ndarray, *, value_range=None) -> np.ndarray:
         """Class id (1..K as painted) of every pixel, (H, W)."""
@@ -463,16 +466,32 @@ def _fit_quietly(estimator, X: np.ndarray, y: np.ndarray) -> None:
         estimator.fit(X, y)
 
 
-def _edge_pairs(images, strokes, classes: np.ndarray) -> list[tuple[int, int]]:
-    """The pairs of class indices whose brightness differs on the strokes (``edges``)."""
+def _painted_brightness(images, strokes, sigmas: Sequence[float]):
+    """Per image with strokes: its painted pixels' ``brightness`` at each of ``sigmas``,
+    and their class ids."""
     values, labels = [], []
     for image, mask in zip(images, strokes, strict=True):
         mask = np.asarray(mask)
         painted = (mask > 0) & (mask != IGNORE)
         if painted.any():
-            values.append(brightness(image, intensity_range(image))[painted])
+            value_range = intensity_range(image)
+            values.append([brightness(image, value_range, sigma)[painted] for sigma in sigmas])
             labels.append(mask[painted])
-    return separable_pairs(values, labels, [int(k) for k in classes])
+    return values, labels
+
+
+def _edge_pairs(images, strokes, classes: np.ndarray) -> list[tuple[int, int]]:
+    """The pairs of class indices whose brightness differs on the strokes (``edges``)."""
+    values, labels = _painted_brightness(images, strokes, [EDGE_SIGMA])
+    return separable_pairs([v[0] for v in values], labels, [int(k) for k in classes])
+
+
+def _edges_of(images, strokes, classes: np.ndarray) -> tuple[list[tuple[int, int]], float]:
+    """``_edge_pairs``, and the scale their edges are read at (``edges.edge_sigma``)."""
+    values, labels = _painted_brightness(images, strokes, EDGE_SIGMAS)
+    classes = [int(k) for k in classes]
+    pairs = separable_pairs([v[0] for v in values], labels, classes)
+    return pairs, edge_sigma(values, labels, classes, pairs)
 
 
 #: Why a lattice found is not followed when it is the packing of painted objects.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import socket
@@ -19,8 +20,10 @@ from paintseg.demo import make_stem_image, simulate_strokes
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
-# apps started by the tests autosave here, not in the user's data folder
-os.environ.setdefault("PAINTSEG_DATA_DIR", tempfile.mkdtemp(prefix="paintseg-test-data-"))
+# apps started by the tests autosave here, not in the user's data folder; removed at exit
+if "PAINTSEG_DATA_DIR" not in os.environ:
+    os.environ["PAINTSEG_DATA_DIR"] = tempfile.mkdtemp(prefix="paintseg-test-data-")
+    atexit.register(shutil.rmtree, os.environ["PAINTSEG_DATA_DIR"], ignore_errors=True)
 
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -79,7 +79,8 @@ def test_the_pairs_travel_in_the_model_file(plates):
 
 def test_tiles_snap_as_the_whole_image_does():
     """The unsure band is local: tiles read with their halo and the whole image's
-    intensity range give the whole image's labels."""
+    intensity range give the whole image's labels, at the edges' finest scale and at a
+    coarser one."""
     from paintseg import tiles
 
     made = make_plates_image(640, 2)
@@ -90,6 +91,11 @@ def test_tiles_snap_as_the_whole_image_does():
     assert np.any(whole != Segmenter(estimate=False, snap_to_edges=False).fit(
         [made.image], [strokes]).predict(made.image))
     assert (tiles.predict(seg, made.image, tile=256) == whole).mean() >= 0.999
+    # edges read at a coarser scale, bounded by each tile's own structures: the same
+    image, _, strokes = noisy_particles(noise=0.6, seed=1, size=640)
+    seg = Segmenter(estimate=False).fit([image], [strokes])
+    assert seg.edge_sigma_ >= 1.5
+    assert (tiles.predict(seg, image, tile=256) == seg.predict(image)).mean() >= 0.999
 
 
 def test_an_unsure_structure_without_sure_pixels_of_its_class_is_not_erased():

@@ -6,7 +6,14 @@ import pytest
 
 from paintseg import Segmenter
 from paintseg.demo import make_plates_image, simulate_strokes, texture_mosaic
-from paintseg.edges import BAND, edge_sigma, separable_pairs, snap_to_edges, structure_bound
+from paintseg.edges import (
+    BAND,
+    edge_sigma,
+    separable_at_some_scale,
+    separable_pairs,
+    snap_to_edges,
+    structure_bound,
+)
 from paintseg.model_io import segmenter_from_bytes, segmenter_to_bytes
 
 
@@ -181,3 +188,15 @@ def test_thin_structures_bound_the_edges_scale():
     top[:] = 0
     top[:, 64:] = 1  # two halves
     assert structure_bound(top, sure, {0, 1}) == 3.0
+
+
+def test_a_textured_class_differs_in_brightness_once_averaged():
+    """At 1 px two grainy classes overlap (d' < 1); at 3 px their means stand apart.
+    Two classes of one mean stay apart from each other at every scale."""
+    rng = np.random.default_rng(0)
+    labels = [np.repeat([1, 2, 3], 400)]
+    spreads = (0.3, 0.2, 0.12, 0.06)
+    values = [[np.concatenate([rng.normal(0.4, s, 400), rng.normal(0.6, s, 400),
+                               rng.normal(0.6, s, 400)]) for s in spreads]]
+    assert separable_pairs([values[0][0]], labels, [1, 2, 3]) == []
+    assert separable_at_some_scale(values, labels, [1, 2, 3]) == [(0, 1), (0, 2)]

@@ -21,6 +21,11 @@ kinds the default was not designed on: plates +0.060, particles and pores +0.02 
 lamellae and nanoparticle fringes are not separable by brightness and unchanged;
 56 cases of other pixel sizes, noise and ways of painting +0.022.
 
+Two classes count as differing in brightness when they do at some scale of 1-3 px
+(``separable_at_some_scale``): a grainy phase's mean brightness stands out once averaged
+over a few pixels (186 cases: +0.0011; MetalDAM +0.007, noisy and half-size MetalDAM
++0.03, lamellar steel +0.03, HRTEM nanoparticles -0.013).
+
 The scale the edges are read at follows the image (``edge_sigma``, ``structure_bound``):
 the finest of ``EDGE_SIGMAS`` at which the painted classes' brightness differs by
 ``EDGE_CONTRAST`` standard deviations (on a noisy image a gradient at 1 px is mostly
@@ -120,6 +125,20 @@ def separable_pairs(values: Sequence[np.ndarray], labels: Sequence[np.ndarray],
             if (mi - mj) ** 2 >= SEPARATION * max(vi + vj, 1e-12):  # NaN compares False
                 pairs.append((i, j))
     return pairs
+
+
+def separable_at_some_scale(values: Sequence[Sequence[np.ndarray]], labels: Sequence[np.ndarray],
+                            classes: Sequence[int]) -> list[tuple[int, int]]:
+    """``separable_pairs`` at any of ``EDGE_SIGMAS``: ``values[i][s]`` holds image
+    ``i``'s painted pixels' ``brightness`` at ``EDGE_SIGMAS[s]``.
+
+    A textured or noisy class spreads widely at 1 px; averaged over a few pixels, a
+    difference in its mean brightness stands out. Classes of one mean brightness (told
+    apart by texture or lattice) stay apart at every scale."""
+    found = set()
+    for s in range(len(EDGE_SIGMAS)):
+        found.update(separable_pairs([v[s] for v in values], labels, classes))
+    return sorted(found)
 
 
 def edge_sigma(values: Sequence[Sequence[np.ndarray]], labels: Sequence[np.ndarray],

@@ -27,7 +27,15 @@ from sklearn.utils.validation import check_is_fitted
 from .annotations import IGNORE, painted_rows
 from .classifiers import make_classifier, painting_of, sized_for
 from .colours import default_colour
-from .edges import EDGE_SIGMA, EDGE_SIGMAS, brightness, edge_sigma, separable_pairs, snap_to_edges
+from .edges import (
+    EDGE_SIGMA,
+    EDGE_SIGMAS,
+    brightness,
+    edge_sigma,
+    separable_at_some_scale,
+    separable_pairs,
+    snap_to_edges,
+)
 from .errors import PaintsegError, PaintsegWarning
 from .features import (
     FeatureSpec,
@@ -481,16 +489,19 @@ def _painted_brightness(images, strokes, sigmas: Sequence[float]):
 
 
 def _edge_pairs(images, strokes, classes: np.ndarray) -> list[tuple[int, int]]:
-    """The pairs of class indices whose brightness differs on the strokes (``edges``)."""
+    """The pairs of class indices whose brightness differs on the strokes at 1 px
+    (``edges.separable_pairs``): the finest reading, which the packing rule asks of every
+    pair (objects smaller than a period told apart at full resolution)."""
     values, labels = _painted_brightness(images, strokes, [EDGE_SIGMA])
     return separable_pairs([v[0] for v in values], labels, [int(k) for k in classes])
 
 
 def _edges_of(images, strokes, classes: np.ndarray) -> tuple[list[tuple[int, int]], float]:
-    """``_edge_pairs``, and the scale their edges are read at (``edges.edge_sigma``)."""
+    """The pairs of class indices whose brightness differs on the strokes at some scale
+    of 1-3 px, and the scale their edges are read at (``edges``)."""
     values, labels = _painted_brightness(images, strokes, EDGE_SIGMAS)
     classes = [int(k) for k in classes]
-    pairs = separable_pairs([v[0] for v in values], labels, classes)
+    pairs = separable_at_some_scale(values, labels, classes)
     return pairs, edge_sigma(values, labels, classes, pairs)
 
 

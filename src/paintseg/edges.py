@@ -32,8 +32,8 @@ the finest of ``EDGE_SIGMAS`` at which the painted classes' brightness differs b
 noise, and the flood follows it anywhere), and never coarser than half the half-width of
 the thinnest structure the model is sure of (a coarse gradient merges both sides of a
 grain boundary or a small particle). Against reading every image at 1 px, 186 cases,
-two forest seeds: +0.003 mean IoU (MetalDAM +0.013, TEM nanoparticles +0.011, ISBI
-+0.008, one stroke per class +0.009; no kind below -0.005).
+two forest seeds: +0.0027 mean IoU (MetalDAM +0.010, TEM nanoparticles +0.010, ISBI
++0.006, one stroke per class +0.009; no kind below -0.005).
 """
 
 from __future__ import annotations

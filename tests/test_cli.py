@@ -181,7 +181,7 @@ def test_train_names_the_borders_that_follow_the_edges(tmp_path):
     assert "borders on the image's edges: " in r.stdout
     model = load_segmenter(tmp_path / "a.paintseg")
     assert model.edge_pairs_ == [(0, 1), (0, 2), (1, 2)]
-    assert f"(read at {model.edge_sigma_:g} px)" in r.stdout
+    assert f"(edges read at up to {model.edge_sigma_:g} px)" in r.stdout
     r = run(*args, tmp_path / "b.paintseg", "--no-edges")
     assert r.returncode == 0, r.stderr
     assert "borders on the image's edges" not in r.stdout

@@ -148,7 +148,7 @@ def train(
         names = seg.class_names_
         out_console.print("borders on the image's edges: " + ", ".join(
             f"{names[i]} / {names[j]}" for i, j in seg.edge_pairs_)
-            + f" (read at {seg.edge_sigma_:g} px)", highlight=False)
+            + f" (edges read at up to {seg.edge_sigma_:g} px)", highlight=False)
 
 
 def resolve_spec_adaptive(features: str) -> bool:

@@ -44,7 +44,7 @@ import cv2
 import numpy as np
 from skimage.segmentation import watershed
 
-from .features.intensity import OUTLIER_RANGES
+from .features.intensity import normalise
 from .probabilities import rescaled_uncertainty, top_class
 
 #: Gaussian sigma (px) of the brightness compared on the strokes and of the gradient
@@ -71,12 +71,17 @@ MIN_STRUCTURE_PIXELS = 10
 
 def brightness(image: np.ndarray, value_range: tuple[float, float],
                sigma: float = EDGE_SIGMA) -> np.ndarray:
-    """The image mapped to ``value_range`` (as the features see it, outliers clipped),
+    """The image mapped to ``value_range`` as the features see it (``normalise``),
     smoothed at ``sigma``."""
-    lo, hi = value_range
-    scaled = (np.asarray(image, np.float32) - np.float32(lo)) / np.float32(max(hi - lo, 1e-12))
-    np.clip(scaled, -OUTLIER_RANGES, 1.0 + OUTLIER_RANGES, out=scaled)
-    return cv2.GaussianBlur(scaled, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
+    return brightness_at(image, value_range, (sigma,))[0]
+
+
+def brightness_at(image: np.ndarray, value_range: tuple[float, float],
+                  sigmas: Sequence[float]) -> list[np.ndarray]:
+    """``brightness`` at each of ``sigmas``, the image mapped once."""
+    scaled = normalise(image, value_range)
+    return [cv2.GaussianBlur(scaled, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
+            for sigma in sigmas]
 
 
 def _gradient_magnitude(smoothed: np.ndarray) -> np.ndarray:

@@ -148,7 +148,7 @@ def segmenter_to_bytes(seg) -> bytes:
         "smoothing": float(seg.smoothing_),
         "snap_to_edges": bool(seg.snap_to_edges),
         "edge_pairs": [[int(i), int(j)] for i, j in seg.edge_pairs_],
-        "edge_sigma": float(getattr(seg, "edge_sigma_", EDGE_SIGMA)),
+        "edge_sigma": float(seg.edge_sigma_),
         "lattice": {
             "period_px": seg.spec_.period,
             "period_nm": seg.period_nm_,

@@ -30,7 +30,7 @@ from .colours import default_colour
 from .edges import (
     EDGE_SIGMA,
     EDGE_SIGMAS,
-    brightness,
+    brightness_at,
     edge_sigma,
     separable_at_some_scale,
     separable_pairs,
@@ -432,8 +432,7 @@ class Segmenter(BaseEstimator):
             proba[top:top + rows] = self.estimator_.predict_proba(block).reshape(-1, w, proba.shape[2])
         proba = smooth_probabilities(proba, self.smoothing_)
         proba = smooth_at_lattice_resolution(proba, spec.period, self.edge_pairs_)
-        return snap_to_edges(proba, image, value_range, self.edge_pairs_,
-                             getattr(self, "edge_sigma_", EDGE_SIGMA))
+        return snap_to_edges(proba, image, value_range, self.edge_pairs_, self.edge_sigma_)
 
     def predict(self, image: np.ndarray, *, value_range=None) -> np.ndarray:
         """Class id (1..K as painted) of every pixel, (H, W)."""
@@ -482,8 +481,7 @@ def _painted_brightness(images, strokes, sigmas: Sequence[float]):
         mask = np.asarray(mask)
         painted = (mask > 0) & (mask != IGNORE)
         if painted.any():
-            value_range = intensity_range(image)
-            values.append([brightness(image, value_range, sigma)[painted] for sigma in sigmas])
+            values.append([b[painted] for b in brightness_at(image, intensity_range(image), sigmas)])
             labels.append(mask[painted])
     return values, labels
 

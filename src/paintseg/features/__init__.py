@@ -15,7 +15,7 @@ import numpy as np
 from ..errors import PaintsegError
 from ..io import content_digest
 from .filters import iter_channels
-from .intensity import OUTLIER_RANGES, intensity_range
+from .intensity import intensity_range, normalise
 from .lattice import LatticeEstimate, estimate_lattice_period
 from .spec import (
     FILTER_FAMILIES,
@@ -98,11 +98,7 @@ def _compute(image: np.ndarray, spec: FeatureSpec, value_range: tuple[float, flo
     costs more than all the filters together (0.3 s at 1 MP); channel planes are
     contiguous writes, and readers gather pixels (strokes, prediction row blocks).
     """
-    lo, hi = value_range
-    normalised = ((image.astype(np.float32) - np.float32(lo)) / np.float32(hi - lo)).astype(
-        np.float32
-    )
-    np.clip(normalised, -OUTLIER_RANGES, 1.0 + OUTLIER_RANGES, out=normalised)
+    normalised = normalise(image, value_range)
     h, w = image.shape
     names = channel_names(spec)
     planes = np.empty((len(names), h, w), dtype=np.float32)

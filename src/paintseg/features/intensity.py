@@ -16,8 +16,8 @@ from ..errors import PaintsegError
 #: Pixels (about) whose percentiles give an image's intensity range: a strided sample.
 RANGE_SAMPLE = 250_000
 #: Intensities more than this many ranges below or above the range are outliers, clipped
-#: before filtering (``tame_outliers``; the features and the edges clip the normalised
-#: image to -2..3).
+#: before filtering (``normalise``: the features and the edges see -2..3) and before the
+#: lattice estimate (``tame_outliers``).
 #: Real contrast never comes near: the range spans 99 % of the pixels, and noise 10 σ
 #: beyond its ends is clipped at the earliest.
 OUTLIER_RANGES = 2.0
@@ -44,11 +44,19 @@ def intensity_range(image) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
-def tame_outliers(image: np.ndarray, value_range: tuple[float, float] | None = None) -> np.ndarray:
+def normalise(image: np.ndarray, value_range: tuple[float, float]) -> np.ndarray:
+    """``image`` mapped to ``value_range`` (float32, the range at 0..1), outliers clipped to
+    ``OUTLIER_RANGES`` ranges beyond it: what every filter and the edges see."""
+    lo, hi = value_range
+    scaled = (np.asarray(image, np.float32) - np.float32(lo)) / np.float32(max(hi - lo, 1e-12))
+    return np.clip(scaled, -OUTLIER_RANGES, 1.0 + OUTLIER_RANGES, out=scaled)
+
+
+def tame_outliers(image: np.ndarray) -> np.ndarray:
     """``image`` (float32) with intensities beyond ``OUTLIER_RANGES`` ranges below or
-    above ``value_range`` (``intensity_range`` when not given) clipped to that bound; an
-    image with none is returned as it is."""
-    lo, hi = intensity_range(image) if value_range is None else value_range
+    above its ``intensity_range`` clipped to that bound; an image with none is returned
+    as it is."""
+    lo, hi = intensity_range(image)
     span = (hi - lo) * OUTLIER_RANGES
     image = np.asarray(image, np.float32)
     low, high = np.float32(lo - span), np.float32(hi + span)

@@ -29,47 +29,64 @@ from cases import all_cases, mean_iou  # noqa: E402
 ILASTIK_SCALES = (0.3, 0.7, 1.0, 1.6, 3.5, 5.0, 10.0)
 
 
-def run_paintseg(image, strokes, features="auto"):
+def train_paintseg(image, strokes, features="auto"):
+    """paintseg's Segmenter fitted on the strokes: returns its ``predict``."""
     from paintseg import Segmenter
 
-    return Segmenter(features=features).fit([image], [strokes]).predict(image)
+    return Segmenter(features=features).fit([image], [strokes]).predict
 
 
-def run_skimage(image, strokes):
+def skimage_features(image):
+    """The features of scikit-image's trainable segmentation gallery example."""
+    from skimage import feature
+
+    return feature.multiscale_basic_features(image, intensity=True, edges=True, texture=True,
+                                             sigma_min=1, sigma_max=16, channel_axis=None)
+
+
+def train_skimage(image, strokes):
     """scikit-image's trainable segmentation gallery example, as published."""
-    from functools import partial
-
-    from skimage import feature, future
+    from skimage import future
     from sklearn.ensemble import RandomForestClassifier
 
-    features_func = partial(feature.multiscale_basic_features, intensity=True, edges=True,
-                            texture=True, sigma_min=1, sigma_max=16, channel_axis=None)
-    features = features_func(image)
     clf = RandomForestClassifier(n_estimators=50, n_jobs=-1, max_depth=10, max_samples=0.05,
                                  random_state=0)
-    clf = future.fit_segmenter(strokes, features, clf)
-    return future.predict_segmenter(features, clf)
+    clf = future.fit_segmenter(strokes, skimage_features(image), clf)
+    return lambda other: future.predict_segmenter(skimage_features(other), clf)
 
 
-def run_ilastik(image, strokes):
-    """ilastik's filter bank (fastfilters2, 7 filters x 7 scales) + default random forest."""
+def ilastik_features(image):
+    """ilastik's filter bank (fastfilters2, 7 filters x 7 scales), (H * W, 49)."""
     import fastfilters2
-    from sklearn.ensemble import RandomForestClassifier
 
     img = np.ascontiguousarray(image, dtype=np.float32)
     stack = np.concatenate([fastfilters2.compute_filters(img, s) for s in ILASTIK_SCALES])
-    X = np.moveaxis(stack, 0, -1).reshape(-1, stack.shape[0])
+    return np.moveaxis(stack, 0, -1).reshape(-1, stack.shape[0])
+
+
+def train_ilastik(image, strokes):
+    """ilastik's filter bank + default random forest."""
+    from sklearn.ensemble import RandomForestClassifier
+
     labelled = strokes.ravel() > 0
-    clf = RandomForestClassifier(n_jobs=-1, random_state=0).fit(X[labelled], strokes.ravel()[labelled])
-    return clf.predict(X).reshape(image.shape)
+    clf = RandomForestClassifier(n_jobs=-1, random_state=0).fit(
+        ilastik_features(image)[labelled], strokes.ravel()[labelled])
+    return lambda other: clf.predict(ilastik_features(other)).reshape(np.shape(other))
 
 
-METHODS = {
-    "paintseg (default)": run_paintseg,
-    "paintseg (ilastik preset, RF)": lambda im, st: run_paintseg(im, st, "ilastik"),
-    "scikit-image trainable": run_skimage,
-    "ilastik filters + RF": run_ilastik,
+#: Each method trained on one image's strokes: a function that segments any image.
+TRAINERS = {
+    "paintseg (default)": train_paintseg,
+    "paintseg (ilastik preset, RF)": lambda im, st: train_paintseg(im, st, "ilastik"),
+    "scikit-image trainable": train_skimage,
+    "ilastik filters + RF": train_ilastik,
 }
+#: Each method trained on an image's strokes and applied to the same image.
+def _on_itself(train):
+    return lambda image, strokes: train(image, strokes)(image)
+
+
+METHODS = {name: _on_itself(train) for name, train in TRAINERS.items()}
 DEFAULT = "paintseg (default)"
 #: The two methods paintseg is measured against (the ilastik preset is paintseg's own).
 PEERS = ("scikit-image trainable", "ilastik filters + RF")

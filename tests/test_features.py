@@ -242,3 +242,21 @@ def test_relative_intensity_ignores_slow_shading():
     assert abs(raw[1] - raw[0]) > 0.3
     assert abs(relative[1] - relative[0]) < 0.02 and relative.min() > 0.1
     assert np.abs(stack[20, 20:490, 1]).max() < 0.02  # the bare ramp is flat
+
+
+def test_the_intensity_range_centres_on_the_dominant_phase():
+    """The background maps to the same level whatever frames, spots or minority shares
+    the extremes of the image change (what lets a model apply to the next image)."""
+    from paintseg.features.intensity import intensity_range, normalise
+
+    rng = np.random.default_rng(0)
+    film = (100.0 + rng.normal(0, 5, (200, 200))).astype(np.float32)
+    framed = film.copy()
+    framed[:12] = 0.0  # a black frame
+    framed[50:60, 50:60] = 400.0  # a saturated spot
+    levels = [float(np.median(normalise(im, intensity_range(im))[20:])) for im in (film, framed)]
+    assert levels[0] == pytest.approx(0.5, abs=0.02)
+    assert levels[1] == pytest.approx(0.5, abs=0.02)
+    lo, hi = intensity_range(framed)  # as wide as the 0.5-99.5 % range
+    assert hi - lo == pytest.approx(np.subtract(*np.percentile(framed, [99.5, 0.5])), rel=0.01)
+    assert intensity_range(np.full((8, 8), 3.0)) == (2.5, 3.5)

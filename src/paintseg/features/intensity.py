@@ -2,10 +2,10 @@
 
 Features are computed on the image mapped to a robust range (``intensity_range``: the
 width of its 0.5-99.5 percentiles, centred on its median), so a model trained on one
-image of a series applies to the others, whatever their exposure. Intensities far outside it (a hot
-pixel, a cosmic-ray zinger, a saturated or dead pixel of a float image) are clipped
-(``tame_outliers``): one pixel of 1e30 would overflow the filters' squares to infinity
-and fill the whole power spectrum, hiding a lattice.
+image of a series applies to the others, whatever their exposure. Intensities far
+outside it (a hot pixel, a cosmic-ray zinger, a saturated or dead pixel of a float
+image) are clipped (``tame_outliers``): one pixel of 1e30 would overflow the filters'
+squares to infinity and fill the whole power spectrum, hiding a lattice.
 """
 
 from __future__ import annotations

@@ -86,14 +86,23 @@ def main() -> None:
         print(lines[-1], flush=True)
     if not scores:
         sys.exit("error: no image could be scored")
+    finish_table(lines, scores, "images", args.out)
+
+
+def finish_table(lines: list[str], scores: list[dict[str, float]], unit: str,
+                 out: Path | None) -> None:
+    """Add the mean row and the count of rows where the default is at or above the
+    better peer to the table ``lines`` (one row of ``scores`` per line); print them
+    and write the table to ``out``."""
+    methods = list(scores[0])
     wins = sum(beats_peers(r) for r in scores)
-    lines.append(f"| mean of {len(scores)} | | "
+    lines.append(f"| mean of {len(scores)}{'' if unit == 'images' else ' ' + unit} | | "
                  + " | ".join(f"{np.mean([r[m] for r in scores]):.3f}" for m in methods) + " |")
     lines.append("")
-    lines.append(f"The default at or above the better peer on {wins} of {len(scores)} images.")
+    lines.append(f"The default at or above the better peer on {wins} of {len(scores)} {unit}.")
     print("\n".join(lines[-3:]), flush=True)
-    if args.out:
-        args.out.write_text("\n".join(lines) + "\n")
+    if out:
+        out.write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_core import PEERS, TRAINERS  # noqa: E402
-from bench_labelled import pairs, regions_per_class  # noqa: E402
+from bench_core import TRAINERS  # noqa: E402
+from bench_labelled import finish_table, pairs, regions_per_class  # noqa: E402
 from cases import DATA, METALDAM, _isbi, _metaldam, mean_iou  # noqa: E402
 
 from paintseg.demo import simulate_strokes  # noqa: E402
@@ -104,15 +104,7 @@ def main() -> None:
         print(lines[-1], flush=True)
     if not means:
         sys.exit("error: no set could be scored")
-    wins = sum(m[methods[0]] >= max(m[p] for p in PEERS) for m in means)
-    lines.append(f"| mean of {len(means)} sets | | "
-                 + " | ".join(f"{np.mean([r[m] for r in means]):.3f}" for m in methods) + " |")
-    lines.append("")
-    lines.append(f"The default at or above the better peer on {wins} of {len(means)} sets.")
-    print("\n".join(lines[-3:]), flush=True)
-    if args.out:
-        args.out.write_text("\n".join(lines) + "\n")
-
+    finish_table(lines, means, "sets", args.out)
 
 if __name__ == "__main__":
     main()

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -29,14 +30,25 @@ from cases import all_cases, mean_iou  # noqa: E402
 ILASTIK_SCALES = (0.3, 0.7, 1.0, 1.6, 3.5, 5.0, 10.0)
 
 
-def train_paintseg(image, strokes, features="auto"):
-    """paintseg's Segmenter fitted on the strokes: returns its ``predict``."""
+Segment = Callable[[np.ndarray], np.ndarray]
+
+
+def train_paintseg(image: np.ndarray, strokes: np.ndarray, features: str = "auto") -> Segment:
+    """paintseg's Segmenter fitted on the strokes: returns its ``predict`` (the feature
+    stack of the training image is cached, so segmenting it again computes none)."""
     from paintseg import Segmenter
 
     return Segmenter(features=features).fit([image], [strokes]).predict
 
 
-def skimage_features(image):
+def _reusing(features: Callable[[np.ndarray], np.ndarray], image: np.ndarray,
+             stack: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """``features``, answered from ``stack`` for ``image`` itself: a peer segmenting the
+    image it was trained on computes its features once, as it did when run in one go."""
+    return lambda other: stack if other is image else features(other)
+
+
+def skimage_features(image: np.ndarray) -> np.ndarray:
     """The features of scikit-image's trainable segmentation gallery example."""
     from skimage import feature
 
@@ -44,18 +56,20 @@ def skimage_features(image):
                                              sigma_min=1, sigma_max=16, channel_axis=None)
 
 
-def train_skimage(image, strokes):
+def train_skimage(image: np.ndarray, strokes: np.ndarray) -> Segment:
     """scikit-image's trainable segmentation gallery example, as published."""
     from skimage import future
     from sklearn.ensemble import RandomForestClassifier
 
+    stack = skimage_features(image)
+    features = _reusing(skimage_features, image, stack)
     clf = RandomForestClassifier(n_estimators=50, n_jobs=-1, max_depth=10, max_samples=0.05,
                                  random_state=0)
-    clf = future.fit_segmenter(strokes, skimage_features(image), clf)
-    return lambda other: future.predict_segmenter(skimage_features(other), clf)
+    clf = future.fit_segmenter(strokes, stack, clf)
+    return lambda other: future.predict_segmenter(features(other), clf)
 
 
-def ilastik_features(image):
+def ilastik_features(image: np.ndarray) -> np.ndarray:
     """ilastik's filter bank (fastfilters2, 7 filters x 7 scales), (H * W, 49)."""
     import fastfilters2
 
@@ -64,28 +78,33 @@ def ilastik_features(image):
     return np.moveaxis(stack, 0, -1).reshape(-1, stack.shape[0])
 
 
-def train_ilastik(image, strokes):
+def train_ilastik(image: np.ndarray, strokes: np.ndarray) -> Segment:
     """ilastik's filter bank + default random forest."""
     from sklearn.ensemble import RandomForestClassifier
 
+    stack = ilastik_features(image)
+    features = _reusing(ilastik_features, image, stack)
     labelled = strokes.ravel() > 0
     clf = RandomForestClassifier(n_jobs=-1, random_state=0).fit(
-        ilastik_features(image)[labelled], strokes.ravel()[labelled])
-    return lambda other: clf.predict(ilastik_features(other)).reshape(np.shape(other))
+        stack[labelled], strokes.ravel()[labelled])
+    return lambda other: clf.predict(features(other)).reshape(np.shape(other))
 
 
 #: Each method trained on one image's strokes: a function that segments any image.
-TRAINERS = {
+TRAINERS: dict[str, Callable[[np.ndarray, np.ndarray], Segment]] = {
     "paintseg (default)": train_paintseg,
     "paintseg (ilastik preset, RF)": lambda im, st: train_paintseg(im, st, "ilastik"),
     "scikit-image trainable": train_skimage,
     "ilastik filters + RF": train_ilastik,
 }
-#: Each method trained on an image's strokes and applied to the same image.
-def _on_itself(train):
+
+
+def _on_itself(train: Callable[[np.ndarray, np.ndarray], Segment]):
+    """``train`` run on an image and its strokes, then applied to the same image."""
     return lambda image, strokes: train(image, strokes)(image)
 
 
+#: Each method trained on an image's strokes and applied to the same image.
 METHODS = {name: _on_itself(train) for name, train in TRAINERS.items()}
 DEFAULT = "paintseg (default)"
 #: The two methods paintseg is measured against (the ilastik preset is paintseg's own).

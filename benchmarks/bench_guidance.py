@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cases import _generated, _isbi, _metaldam, _stem, mean_iou  # noqa: E402
+from cases import _generated, _stem, isbi_case, mean_iou, metaldam_case  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "guidance"
 TARGET = 0.85
@@ -33,8 +33,8 @@ def cases() -> list[tuple[str, str, object]]:
     """One case of each kind: (name, kind, loader)."""
     return [("STEM a=6.32 px 512²", "stem", lambda: _stem(6.32, 512, 0, None)),
             ("plates seed 0", "plates", lambda: _generated("make_plates_image", 0)),
-            ("ISBI slice 3", "isbi", lambda: _isbi(3)),
-            ("MetalDAM 00", "metaldam", lambda: _metaldam("micrograph00"))]
+            ("ISBI slice 3", "isbi", lambda: isbi_case(3)),
+            ("MetalDAM 00", "metaldam", lambda: metaldam_case("micrograph00"))]
 
 
 def first_strokes(truth: np.ndarray, kind: str) -> np.ndarray:

@@ -86,17 +86,17 @@ def main() -> None:
         print(lines[-1], flush=True)
     if not scores:
         sys.exit("error: no image could be scored")
-    finish_table(lines, scores, "images", args.out)
+    finish_table(lines, scores, f"mean of {len(scores)}", "images", args.out)
 
 
-def finish_table(lines: list[str], scores: list[dict[str, float]], unit: str,
-                 out: Path | None) -> None:
-    """Add the mean row and the count of rows where the default is at or above the
-    better peer to the table ``lines`` (one row of ``scores`` per line); print them
-    and write the table to ``out``."""
+def finish_table(lines: list[str], scores: list[dict[str, float]], mean_label: str,
+                 unit: str, out: Path | None) -> None:
+    """Add the mean row (labelled ``mean_label``) and the count of rows where the default
+    is at or above the better peer (``unit``: what the rows are) to the table ``lines``
+    (one row of ``scores`` per line); print them and write the table to ``out``."""
     methods = list(scores[0])
     wins = sum(beats_peers(r) for r in scores)
-    lines.append(f"| mean of {len(scores)}{'' if unit == 'images' else ' ' + unit} | | "
+    lines.append(f"| {mean_label} | | "
                  + " | ".join(f"{np.mean([r[m] for r in scores]):.3f}" for m in methods) + " |")
     lines.append("")
     lines.append(f"The default at or above the better peer on {wins} of {len(scores)} {unit}.")

@@ -81,7 +81,7 @@ def _grey(path: Path) -> np.ndarray:
     return np.asarray(Image.open(path).convert("L"))
 
 
-def _isbi(n: int) -> CaseData:
+def isbi_case(n: int) -> CaseData:
     from paintseg.demo import simulate_strokes
 
     image = _grey(DATA / "isbi2012" / "image" / f"{n}.png").astype(np.float32)
@@ -92,7 +92,7 @@ def _isbi(n: int) -> CaseData:
     return CaseData(image, truth, strokes)
 
 
-def _metaldam(name: str) -> CaseData:
+def metaldam_case(name: str) -> CaseData:
     from paintseg.demo import simulate_strokes
 
     image = _grey(DATA / "metaldam" / f"{name}_img.png").astype(np.float32)
@@ -118,11 +118,11 @@ def all_cases(quick: bool = False) -> list[Case]:
     cases += [Case(f"plates seed {s}", "plates", lambda s=s: _generated("make_plates_image", s))
               for s in (0, 1)]
     if (DATA / "isbi2012").is_dir():
-        cases += [Case(f"ISBI slice {n}", "isbi", lambda n=n: _isbi(n)) for n in ISBI_SLICES]
+        cases += [Case(f"ISBI slice {n}", "isbi", lambda n=n: isbi_case(n)) for n in ISBI_SLICES]
     else:
         print(f"note: {DATA / 'isbi2012'} not found; ISBI cases skipped")
     if (DATA / "metaldam").is_dir():
-        cases += [Case(f"MetalDAM {m[-2:]}", "metaldam", lambda m=m: _metaldam(m)) for m in METALDAM]
+        cases += [Case(f"MetalDAM {m[-2:]}", "metaldam", lambda m=m: metaldam_case(m)) for m in METALDAM]
     else:
         print(f"note: {DATA / 'metaldam'} not found; MetalDAM cases skipped")
     if quick:

@@ -47,6 +47,23 @@ def test_a_good_model_round_trips(model_bytes, demo256):
     assert seg.predict(demo256[0].image).shape == demo256[0].image.shape
 
 
+def test_a_model_saved_before_the_median_centre_predicts_as_it_was_trained(model_bytes, demo256):
+    """Without 'intensity_centre' in its file, a model maps intensities as models did
+    then (the middle of the 0.5-99.5 % range), whole or in tiles."""
+    from paintseg.features import intensity_range
+    from paintseg.tiles import predict_proba as tiled_proba
+
+    image = demo256[0].image
+    older = segmenter_from_bytes(_with_meta(model_bytes, lambda m: m.pop("intensity_centre")))
+    assert older.intensity_centre_ == "range"
+    assert older.value_range_for(image) == pytest.approx(np.percentile(image, [0.5, 99.5]),
+                                                         rel=1e-5)
+    assert segmenter_from_bytes(model_bytes).intensity_centre_ == "median"
+    as_then = older.predict_proba(image, value_range=intensity_range(image, "range"))
+    np.testing.assert_allclose(older.predict_proba(image), as_then, atol=1e-6)
+    np.testing.assert_allclose(tiled_proba(older, image, tile=128), as_then, atol=1e-5)
+
+
 @pytest.mark.parametrize("key", ["class_names", "classes", "features", "n_features", "class_colours"])
 def test_a_missing_key_is_named(model_bytes, key):
     with pytest.raises(PaintsegError, match=f"lacks '{key}'"):
@@ -59,7 +76,8 @@ def test_a_missing_key_is_named(model_bytes, key):
                                         ("lattice", {"found_px": "10"}), ("lattice", {"not_used": 3}),
                                         ("format_version", "1"), ("edge_pairs", [[0, 0]]),
                                         ("edge_pairs", [[0, 9]]), ("edge_pairs", "0,1"),
-                                        ("edge_sigma", "2"), ("edge_sigma", 1e9), ("edge_sigma", -1.0)])
+                                        ("edge_sigma", "2"), ("edge_sigma", 1e9), ("edge_sigma", -1.0),
+                                        ("intensity_centre", "mean"), ("intensity_centre", 3)])
 def test_wrong_types_are_refused_in_one_line(model_bytes, key, value):
     def change(meta):
         meta[key] = value

@@ -150,7 +150,7 @@ def _image_sample(seg: Segmenter, images: list[np.ndarray]) -> np.ndarray:
     per_image = max(1, IMAGE_SAMPLE // len(images))
     parts = []
     for image in images:
-        stack = compute_features(image, seg.spec_for(image))
+        stack = compute_features(image, seg.spec_for(image), value_range=seg.value_range_for(image))
         h, w = stack.shape[:2]
         rows, cols = rng.integers(0, h, per_image), rng.integers(0, w, per_image)
         parts.append(stack[rows, cols])

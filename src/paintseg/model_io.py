@@ -22,10 +22,14 @@ import numpy as np
 
 from .edges import EDGE_SIGMA, EDGE_SIGMAS
 from .errors import PaintsegError
+from .features.intensity import INTENSITY_CENTRES
 from .files import atomic_write_bytes
 
 FORMAT = "paintseg-model"
 FORMAT_VERSION = 1
+#: How models saved without an 'intensity_centre' mapped intensities (the middle of the
+#: 0.5-99.5 % range): they go on predicting as they were trained.
+LEGACY_CENTRE = "range"
 TRUSTED_PREFIXES = ("sklearn.", "numpy.")
 TRUSTED_TYPES = {
     "collections.OrderedDict",
@@ -58,6 +62,7 @@ META_OPTIONAL: dict[str, type | tuple[type, ...]] = {
     "classifier": str, "smoothing": (int, float), "max_pixels_per_class": int,
     "random_state": int, "training_summary": dict, "versions": dict, "lattice": dict,
     "snap_to_edges": bool, "edge_pairs": list, "edge_sigma": (int, float),
+    "intensity_centre": str,
 }
 
 
@@ -99,6 +104,9 @@ def check_meta(meta, source: str) -> dict:
         if (not isinstance(pair, list) or len(pair) != 2 or pair[0] == pair[1]
                 or not all(isinstance(i, int) and 0 <= i < n for i in pair)):
             raise PaintsegError(f"{source}: model.json 'edge_pairs' is not a list of class pairs")
+    if meta.get("intensity_centre", LEGACY_CENTRE) not in INTENSITY_CENTRES:
+        raise PaintsegError(f"{source}: model.json 'intensity_centre' must be one of "
+                            + ", ".join(INTENSITY_CENTRES))
     sigma = meta.get("edge_sigma", EDGE_SIGMA)
     if isinstance(sigma, bool) or not np.isfinite(sigma) or not 0 < sigma <= EDGE_SIGMAS[-1]:
         raise PaintsegError(f"{source}: model.json 'edge_sigma' must be a number of pixels "
@@ -149,6 +157,7 @@ def segmenter_to_bytes(seg) -> bytes:
         "snap_to_edges": bool(seg.snap_to_edges),
         "edge_pairs": [[int(i), int(j)] for i, j in seg.edge_pairs_],
         "edge_sigma": float(seg.edge_sigma_),
+        "intensity_centre": seg.intensity_centre_,
         "lattice": {
             "period_px": seg.spec_.period,
             "period_nm": seg.period_nm_,
@@ -241,6 +250,7 @@ def segmenter_from_bytes(data: bytes, source: str = "model file"):
     seg.smoothing_ = float(seg.smoothing)
     seg.edge_pairs_ = [(i, j) for i, j in meta.get("edge_pairs") or []]
     seg.edge_sigma_ = float(meta.get("edge_sigma", EDGE_SIGMA))  # older models: 1 px
+    seg.intensity_centre_ = str(meta.get("intensity_centre", LEGACY_CENTRE))
     lattice = meta.get("lattice") or {}
     seg.period_nm_ = None if lattice.get("period_nm") is None else float(lattice["period_nm"])
     seg.lattice_ = LatticeEstimate(seg.spec_.period, tuple(float(x) for x in lattice.get("found_px", [])),

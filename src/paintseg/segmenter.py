@@ -38,6 +38,7 @@ from .edges import (
 )
 from .errors import PaintsegError, PaintsegWarning
 from .features import (
+    INTENSITY_CENTRES,
     FeatureSpec,
     LatticeEstimate,
     adapt_to_lattice,
@@ -191,7 +192,8 @@ class Segmenter(BaseEstimator):
     ``edge_pairs_`` (the pairs of class indices whose borders follow the edges) and
     ``edge_sigma_`` (the scale their edges are read at: ``edges.edge_sigma``),
     ``painting_`` (how the labels were painted, strokes or clicks, which sizes the
-    forest: ``classifiers.sized_for``).
+    forest: ``classifiers.sized_for``), ``intensity_centre_`` (where each image's
+    intensity range is centred for the features: ``features.intensity_range``).
     """
 
     def __init__(
@@ -259,6 +261,7 @@ class Segmenter(BaseEstimator):
             self.trees_pending_ = full - int(first_trees)
         _fit_quietly(self.estimator_, X, encoded)
         self.n_features_in_ = X.shape[1]
+        self.intensity_centre_ = INTENSITY_CENTRES[0]
         self.class_names_ = list(self.class_names or default_class_names(self.classes_))
         if len(self.class_names_) != len(self.classes_):
             self.class_names_ = default_class_names(self.classes_)
@@ -374,6 +377,11 @@ class Segmenter(BaseEstimator):
             self.period_nm_ = float(self.spec_.period * size)
         return self
 
+    def value_range_for(self, image) -> tuple[float, float]:
+        """The intensity range ``image`` is mapped by for this model's features, centred
+        as when the model was trained (``features.intensity_range``)."""
+        return intensity_range(image, self.intensity_centre_)
+
     def halo_for(self, image: np.ndarray) -> int:
         """Pixels of context a pixel's prediction depends on (for tiles): the reach of
         the features plus that of the smoothing of the probabilities."""
@@ -420,7 +428,7 @@ class Segmenter(BaseEstimator):
         image = _as_image(image)
         spec = self.spec_for(image)
         if value_range is None:  # once, for the features and the edges alike
-            value_range = intensity_range(image)
+            value_range = self.value_range_for(image)
         stack = compute_features(image, spec, value_range=value_range, cache=cache)
         h, w, f = stack.shape
         if f != self.n_features_in_:

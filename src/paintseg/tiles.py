@@ -26,7 +26,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import PaintsegError
-from .features import intensity_range
 from .io import Image
 from .segmenter import Segmenter, label_dtype, labels_from_proba
 
@@ -80,7 +79,7 @@ def predict_tiles(seg: Segmenter, source, *, tile: int = DEFAULT_TILE,
         raise PaintsegError(f"expected a 2-D image, got shape {tuple(source.shape)}")
     pixel_size = getattr(source, "pixel_size", None) if pixel_size is None else pixel_size
     unit = getattr(source, "unit", unit)
-    value_range = intensity_range(source) if value_range is None else value_range
+    value_range = seg.value_range_for(source) if value_range is None else value_range
     whole = Image(np.zeros((1, 1), np.float32), pixel_size, unit)  # carries the pixel size
     halo = seg.halo_for(_sized(whole, source.shape))
     for t in plan_tiles(source.shape, tile, halo):
@@ -150,7 +149,7 @@ def preview_proba(seg: Segmenter, image, box: tuple[int, int, int, int], step: i
     r0, c0, r1, c1 = max(0, r0), max(0, c0), min(h, r1), min(w, c1)
     if r1 <= r0 or c1 <= c0 or step < 1:
         raise PaintsegError("the preview box lies outside the image")
-    stack = compute_features(image, seg.spec_for(image))
+    stack = compute_features(image, seg.spec_for(image), value_range=seg.value_range_for(image))
     sample = feature_matrix(stack, slice(r0, r1, step), slice(c0, c1, step))
     rows, cols = len(range(r0, r1, step)), len(range(c0, c1, step))
     estimator = seg.estimator_

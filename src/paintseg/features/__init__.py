@@ -15,7 +15,7 @@ import numpy as np
 from ..errors import PaintsegError
 from ..io import content_digest
 from .filters import iter_channels
-from .intensity import intensity_range, normalise
+from .intensity import INTENSITY_CENTRES, intensity_range, normalise
 from .lattice import LatticeEstimate, estimate_lattice_period
 from .spec import (
     FILTER_FAMILIES,
@@ -36,6 +36,7 @@ __all__ = [
     "channel_names",
     "compute_features",
     "feature_matrix",
+    "INTENSITY_CENTRES",
     "intensity_range",
     "resolve_spec",
 ]

@@ -17,29 +17,42 @@ from ..errors import PaintsegError
 #: Pixels (about) whose percentiles give an image's intensity range: a strided sample.
 RANGE_SAMPLE = 250_000
 #: Intensities more than this many ranges below or above the range are outliers, clipped
-#: before filtering (``normalise``: the features and the edges see -2..3) and before the
-#: lattice estimate (``tame_outliers``).
-#: Real contrast never comes near: the range spans 99 % of the pixels, and noise 10 σ
-#: beyond its ends is clipped at the earliest.
-OUTLIER_RANGES = 2.0
+#: before filtering (``normalise``: the features and the edges see -2.5..3.5) and before
+#: the lattice estimate (``tame_outliers``). The range is centred on the median, so its
+#: ends lie up to half a range inside the 0.5-99.5 percentiles: the clip stays at least
+#: two ranges beyond those, where real contrast never comes (noise 10 σ beyond them is
+#: clipped at the earliest).
+OUTLIER_RANGES = 2.5
 
 
-def intensity_range(image) -> tuple[float, float]:
+#: Where an image's intensity range is centred: on its median (``"median"``, every model
+#: fitted since), or on the middle of its 0.5-99.5 percentile range (``"range"``, the
+#: models saved before, which go on predicting as they were trained).
+INTENSITY_CENTRES = ("median", "range")
+
+
+def intensity_range(image, centre: str = "median") -> tuple[float, float]:
     """The intensity range an image is mapped to 0..1 by for its features: as wide as
-    its 0.5-99.5 percentile range, centred on its median.
+    its 0.5-99.5 percentile range, centred on its median (or, ``centre="range"``, on the
+    middle of that range: the percentiles themselves).
 
     Centred on the median so that a model trained on one image applies to the next of
-    a series: the median sits in the image's dominant phase and moves with the exposure,
-    while the extremes also move with the share of a minority phase, a black frame or a
-    saturated spot. (A model trained on one bright-field TEM image and applied to five
-    others: mean IoU 0.64 with the percentiles as the range, 0.87 centred on the median;
-    ``benchmarks/bench_transfer.py``.) Within one image the mapping is affine and the
-    classifier's result the same. Batch and tiled runs pass the range of the whole
-    image, so that every tile sees the same mapping. The percentiles are read from a
-    strided sample of about ``RANGE_SAMPLE`` pixels, and ``image`` may be anything that
-    slices like an array (a Zarr or Dask array, a memmap): only the sampled rows are
-    read, and a lazy source gives the very range of the same image in memory.
+    a series: where one phase covers more than half the image, the median sits in it and
+    moves with the exposure, while the extremes also move with the share of a minority
+    phase, a black frame or a saturated spot. (Bright-field TEM nanoparticles, a model
+    trained on one image and applied to five others: mean IoU 0.64 with the percentiles,
+    0.87 centred on the median.) Where no phase covers half the image, the median falls
+    in whichever is the larger, and two images of one series can map differently. Within
+    one image the mapping is affine, and the classifier's result the same but where the
+    outlier clip falls. Batch and tiled runs pass the range of the whole image, so that
+    every tile sees the same mapping. The percentiles are read from a strided sample of
+    about ``RANGE_SAMPLE`` pixels, and ``image`` may be anything that slices like an
+    array (a Zarr or Dask array, a memmap): only the sampled rows are read, and a lazy
+    source gives the very range of the same image in memory.
     """
+    if centre not in INTENSITY_CENTRES:
+        raise PaintsegError(f"unknown intensity centre {centre!r}; known: "
+                            + ", ".join(INTENSITY_CENTRES))
     h, w = image.shape[:2]
     step = max(1, int(np.sqrt(h * w / RANGE_SAMPLE)))
     sample = np.asarray(image[::step, ::step], dtype=np.float32)
@@ -47,7 +60,8 @@ def intensity_range(image) -> tuple[float, float]:
     if not np.isfinite(lo) or not np.isfinite(hi):
         raise PaintsegError("image contains no finite values")
     half = float(hi - lo) / 2.0 if hi > lo else 0.5
-    return float(median - half), float(median + half)
+    middle = float(median) if centre == "median" else float(lo) + half
+    return middle - half, middle + half
 
 
 def normalise(image: np.ndarray, value_range: tuple[float, float]) -> np.ndarray:

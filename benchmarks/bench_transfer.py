@@ -1,7 +1,7 @@
 """One image painted, the others segmented: a model applied to images it was not trained on.
 
 A user paints one micrograph of a series and applies the model to the rest (the CLI's
-``paintseg apply``, the batch run). Each method here is trained on the simulated
+``paintseg predict``, the batch run). Each method here is trained on the simulated
 strokes of one image of a labelled set and segments the next images of the same set
 (in the set's order, wrapping round);
 the score is their mean IoU, all methods side by side in one process. Sets: ISBI EM

@@ -41,7 +41,6 @@ import numpy as np
 from sklearn.base import clone
 
 from .classifiers import make_classifier, sized_for
-from .features import compute_features
 from .grouped_cv import even_over_strokes, full_proba, stroke_folds, strokes_per_class
 from .probabilities import uncertainty
 
@@ -150,7 +149,7 @@ def _image_sample(seg: Segmenter, images: list[np.ndarray]) -> np.ndarray:
     per_image = max(1, IMAGE_SAMPLE // len(images))
     parts = []
     for image in images:
-        stack = compute_features(image, seg.spec_for(image), value_range=seg.value_range_for(image))
+        stack = seg.features_of(image)
         h, w = stack.shape[:2]
         rows, cols = rng.integers(0, h, per_image), rng.integers(0, w, per_image)
         parts.append(stack[rows, cols])

@@ -382,6 +382,12 @@ class Segmenter(BaseEstimator):
         as when the model was trained (``features.intensity_range``)."""
         return intensity_range(image, self.intensity_centre_)
 
+    def features_of(self, image) -> np.ndarray:
+        """The (H, W, F) feature stack this model reads for ``image`` (cached): its
+        spec at the image's magnification (``spec_for``), intensities mapped as when it
+        was trained (``value_range_for``)."""
+        return compute_features(image, self.spec_for(image), value_range=self.value_range_for(image))
+
     def halo_for(self, image: np.ndarray) -> int:
         """Pixels of context a pixel's prediction depends on (for tiles): the reach of
         the features plus that of the smoothing of the probabilities."""

@@ -142,14 +142,14 @@ def preview_proba(seg: Segmenter, image, box: tuple[int, int, int, int], step: i
     prediction; (ceil(h / step), ceil(w / step), K) float32."""
     import copy
 
-    from .features import compute_features, feature_matrix
+    from .features import feature_matrix
 
     r0, c0, r1, c1 = (int(v) for v in box)
     h, w = image.shape[:2]
     r0, c0, r1, c1 = max(0, r0), max(0, c0), min(h, r1), min(w, c1)
     if r1 <= r0 or c1 <= c0 or step < 1:
         raise PaintsegError("the preview box lies outside the image")
-    stack = compute_features(image, seg.spec_for(image), value_range=seg.value_range_for(image))
+    stack = seg.features_of(image)
     sample = feature_matrix(stack, slice(r0, r1, step), slice(c0, c1, step))
     rows, cols = len(range(r0, r1, step)), len(range(c0, c1, step))
     estimator = seg.estimator_

@@ -295,9 +295,10 @@ def test_quick_width_keys_add_up_and_tool_keys_ignore_case(app):
     for _ in range(4):
         page.keyboard.press("BracketRight")  # quicker than any round trip to the server
     page.wait_for_function("() => window.paintseg.state.width === 20")  # 8 10 13 16 20
-    page.wait_for_function(
-        "() => document.querySelector('#brush-width .rc-slider-tooltip-inner, "
-        "#brush-width .dash-slider-tooltip, #brush-width [role=tooltip]') !== null")
+    page.wait_for_function(  # the tooltip is drawn, then shows the width (not the last one)
+        "() => { const t = document.querySelector('#brush-width .rc-slider-tooltip-inner, "
+        "#brush-width .dash-slider-tooltip, #brush-width [role=tooltip]'); "
+        "return t !== null && t.textContent.includes('20 px'); }")
     assert "20 px" in page.locator("#brush-width").inner_text()  # the width is shown
     page.keyboard.press("Shift+E")
     page.wait_for_function("() => window.paintseg.state.tool === 'eraser'")

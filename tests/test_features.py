@@ -262,9 +262,30 @@ def test_the_intensity_range_centres_on_the_dominant_phase():
     assert intensity_range(np.full((8, 8), 3.0)) == (2.5, 3.5)
 
 
+def test_the_intensity_range_moves_smoothly_as_two_phases_trade_places():
+    """Two phases about half the image each: as the dark one's share goes from 48 % to
+    52 %, each phase maps to nearly the same level (the median would jump from one phase
+    to the other, two thirds of a range)."""
+    from paintseg.features.intensity import intensity_range, normalise
+
+    rng = np.random.default_rng(0)
+    levels = []
+    for dark_share in (0.48, 0.52):
+        dark = rng.random((300, 300)) < dark_share
+        image = (np.where(dark, 50.0, 150.0) + rng.normal(0, 5, dark.shape)).astype(np.float32)
+        levels.append(float(np.median(normalise(image, intensity_range(image))[dark])))
+    assert abs(levels[1] - levels[0]) < 0.06, levels
+    jumped = []
+    for dark_share in (0.48, 0.52):
+        dark = rng.random((300, 300)) < dark_share
+        image = (np.where(dark, 50.0, 150.0) + rng.normal(0, 5, dark.shape)).astype(np.float32)
+        jumped.append(float(np.median(normalise(image, intensity_range(image, "median"))[dark])))
+    assert abs(jumped[1] - jumped[0]) > 0.5, jumped  # what the test guards against
+
+
 def test_the_outlier_clip_keeps_a_rare_bright_phase_of_a_skewed_image():
     """The clip lies at least two ranges beyond the 0.5-99.5 % percentiles wherever the
-    median falls: a phase of 0.3 % of the pixels, four times brighter than the next,
+    range is centred: a phase of 0.3 % of the pixels, four times brighter than the next,
     keeps its contrast."""
     from paintseg.features.intensity import intensity_range, normalise
 

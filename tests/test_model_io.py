@@ -49,7 +49,8 @@ def test_a_good_model_round_trips(model_bytes, demo256):
 
 def test_a_model_saved_before_the_median_centre_predicts_as_it_was_trained(model_bytes, demo256):
     """Without 'intensity_centre' in its file, a model maps intensities as models did
-    then (the middle of the 0.5-99.5 % range), whole or in tiles."""
+    then (the middle of the 0.5-99.5 % range), whole or in tiles; one saved with the
+    median centre keeps the median."""
     from paintseg.features import intensity_range
     from paintseg.tiles import predict_proba as tiled_proba
 
@@ -58,10 +59,13 @@ def test_a_model_saved_before_the_median_centre_predicts_as_it_was_trained(model
     assert older.intensity_centre_ == "range"
     assert older.value_range_for(image) == pytest.approx(np.percentile(image, [0.5, 99.5]),
                                                          rel=1e-5)
-    assert segmenter_from_bytes(model_bytes).intensity_centre_ == "median"
+    assert segmenter_from_bytes(model_bytes).intensity_centre_ == "trimmed"
     as_then = older.predict_proba(image, value_range=intensity_range(image, "range"))
     np.testing.assert_allclose(older.predict_proba(image), as_then, atol=1e-6)
     np.testing.assert_allclose(tiled_proba(older, image, tile=128), as_then, atol=1e-5)
+    median = segmenter_from_bytes(_with_meta(model_bytes, lambda m: m.update(intensity_centre="median")))
+    assert median.value_range_for(image) == intensity_range(image, "median")
+    assert median.value_range_for(image) != intensity_range(image)
 
 
 @pytest.mark.parametrize("key", ["class_names", "classes", "features", "n_features", "class_colours"])

@@ -68,8 +68,8 @@ def _film_with_particles(seed: int, film: float, particles: float, frame: int = 
 
 def test_a_model_applies_to_the_next_image_of_a_series():
     """Trained on one image, applied to another with a brighter exposure and a black
-    frame: the features see both on the same footing (intensity range centred on the
-    median; 0.75 with the 0.5-99.5 % range as it stood)."""
+    frame: the features see both on the same footing (intensity range centred inside the
+    image's bulk; 0.75 centred on the 0.5-99.5 % range)."""
     from paintseg.demo import simulate_strokes
 
     scores = []

@@ -258,3 +258,12 @@ def test_cli_ctrl_c_keeps_the_best_so_far(files):
     assert "(cancelled)" in out
     assert Segmenter.load(files / "m.paintseg").predict is not None
     assert os.path.getsize(files / "m.paintseg") > 1000
+
+
+def test_a_scheduler_that_is_no_address_or_no_workers_is_one_line():
+    from paintseg.cluster import check_workers, connect_scheduler
+
+    with pytest.raises(PaintsegError, match="'bogus' is not a Dask scheduler address"):
+        connect_scheduler("bogus")
+    with pytest.raises(PaintsegError, match="at least 1"):
+        check_workers(0)

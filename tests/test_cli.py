@@ -186,3 +186,58 @@ def test_train_names_the_borders_that_follow_the_edges(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "borders on the image's edges" not in r.stdout
     assert load_segmenter(tmp_path / "b.paintseg").edge_pairs_ == []
+
+
+def test_an_output_over_an_input_is_refused_and_the_input_kept(trained, tmp_path):
+    """Writing the model over the image or the strokes, or a mask over the image it
+    segments, would destroy the input: refused before any work, the file unchanged."""
+    folder, model = trained
+    image, strokes = tmp_path / "image.tif", tmp_path / "strokes.png"
+    image.write_bytes((folder / "demo_stem.tif").read_bytes())
+    strokes.write_bytes((folder / "demo_strokes.png").read_bytes())
+    before = image.read_bytes(), strokes.read_bytes()
+    for args in [("train", image, "-l", strokes, "-o", image),
+                 ("train", image, "-l", strokes, "-o", strokes),
+                 ("predict", model, image, "-o", image)]:
+        assert "is one of the inputs" in _one_line_error(run(*args)), args
+    assert (image.read_bytes(), strokes.read_bytes()) == before
+    (tmp_path / "folder").mkdir()
+    line = _one_line_error(run("train", image, "-l", strokes, "-o", tmp_path / "folder"))
+    assert "is a folder" in line
+
+
+def test_an_unreadable_tiled_tiff_does_not_stop_the_batch(trained, tmp_path):
+    """A tiled TIFF is read tile by tile; one cut short fails alone, named, and the
+    files after it are still segmented."""
+    import tifffile
+
+    folder, model = trained
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    grey = read_image(folder / "demo_stem.tif")
+    for name in ("a.tif", "c.tif"):
+        tifffile.imwrite(inputs / name, np.asarray(grey))
+    tifffile.imwrite(inputs / "b.tif", np.tile(np.asarray(grey, np.float32), (2, 2)), tile=(128, 128))
+    blob = (inputs / "b.tif").read_bytes()
+    (inputs / "b.tif").write_bytes(blob[: len(blob) // 3])
+    r = run("predict", model, inputs, "-o", tmp_path / "out")
+    assert r.returncode == 1
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a_mask.png", "c_mask.png"]
+    assert "b.tif: cannot read image" in r.stderr and "Traceback" not in r.stderr
+    assert "2 of 3 files done" in r.stdout
+
+
+def test_a_mask_holding_nan_or_an_image_is_refused(trained, tmp_path):
+    """NaN in a float stroke mask is not 'unpainted', and an image given as the strokes
+    is not hundreds of classes: both refused in one line."""
+    import tifffile
+
+    folder, _ = trained
+    image = folder / "demo_stem.tif"
+    strokes = read_mask(folder / "demo_strokes.png").astype(np.float32)
+    strokes[strokes == 2] = np.nan
+    tifffile.imwrite(tmp_path / "nan.tif", strokes)
+    out = tmp_path / "m.paintseg"
+    assert "not NaN" in _one_line_error(run("train", image, "-l", tmp_path / "nan.tif", "-o", out))
+    assert "is the stroke mask an image?" in _one_line_error(run("train", image, "-l", image, "-o", out))
+    assert not out.exists()

@@ -181,3 +181,39 @@ def test_an_image_is_recognised_by_its_content():
     other = pixels.copy()
     other[5, 5] += 1
     assert content_digest(other) != key
+
+
+def test_a_planar_rgb_tiff_is_one_colour_frame(tmp_path):
+    """Samples stored plane by plane are one colour image, frame by frame as whole."""
+    import tifffile
+
+    from paintseg.io import read_frames
+
+    rgb = np.random.default_rng(0).integers(0, 255, (3, 40, 50), dtype=np.uint8)
+    tifffile.imwrite(tmp_path / "planar.tif", rgb, photometric="rgb", planarconfig="separate")
+    tifffile.imwrite(tmp_path / "two.tif", np.stack([rgb, rgb[::-1]]), photometric="rgb",
+                     planarconfig="separate")
+    frames = list(read_frames(tmp_path / "planar.tif"))
+    assert len(frames) == 1 and frames[0].shape == (40, 50)
+    np.testing.assert_allclose(frames[0], read_image(tmp_path / "planar.tif"))
+    two = list(read_frames(tmp_path / "two.tif"))
+    assert [f.shape for f in two] == [(40, 50), (40, 50)]
+    np.testing.assert_allclose(two[0], frames[0])
+
+
+def test_values_no_filter_can_hold_are_refused_and_nan_pixels_named(tmp_path):
+    from paintseg import PaintsegError
+    from paintseg.errors import PaintsegWarning
+    from paintseg.io import as_image
+
+    with pytest.raises(PaintsegError, match="beyond the range of 32-bit floats"):
+        as_image(np.full((8, 8), 1e300))
+    with pytest.raises(PaintsegError, match="no pixel has a finite value"):
+        as_image(np.full((8, 8), np.nan, np.float32))
+    some = np.arange(64, dtype=np.float32).reshape(8, 8)
+    some[0, :3] = np.nan
+    with pytest.warns(PaintsegWarning, match="3 pixels are NaN or infinite"):
+        image = as_image(some)
+    assert np.isfinite(image).all()
+    with pytest.raises(PaintsegError, match="unsupported pixel type complex64"):
+        as_image(image.astype(np.complex64))

@@ -298,3 +298,36 @@ def test_painted_pixels_their_features_and_stroke_groups():
     assert len(np.unique(groups)) == 4
     one = groups[y == 1]
     assert len(np.unique(one[:30])) == 1  # rows 5 and 6
+
+
+def test_parameters_and_class_ids_no_model_can_hold_are_refused_before_work(tmp_path):
+    """Smoothing beyond any image, a cap of no pixels, class ids a 16-bit mask cannot
+    hold and more classes than a model tells apart: one-line errors from fit."""
+    image = np.random.default_rng(0).normal(size=(64, 64)).astype(np.float32)
+    strokes = np.zeros((64, 64), np.int64)
+    strokes[5:10, 5:20], strokes[50:55, 5:20] = 1, 2
+    for params, message in [({"smoothing": 1e9}, "smoothing"), ({"smoothing": float("nan")}, "smoothing"),
+                            ({"max_pixels_per_class": 0}, "max_pixels_per_class")]:
+        with pytest.raises(PaintsegError, match=message):
+            Segmenter(**params).fit(image, strokes)
+    with pytest.raises(PaintsegError, match="class id 70002 is too large"):
+        Segmenter().fit(image, strokes + np.where(strokes > 0, 70000, 0))
+    many = np.arange(64 * 64).reshape(64, 64) % 100 + 1
+    with pytest.raises(PaintsegError, match="100 classes painted"):
+        Segmenter().fit(image, many)
+
+
+def test_stroke_masks_may_be_paths_and_a_wrong_shape_is_named(tmp_path):
+    from paintseg.io import write_mask
+
+    image = np.random.default_rng(0).normal(size=(64, 64)).astype(np.float32)
+    image[:, 32:] += 4
+    strokes = np.zeros((64, 64), np.uint8)
+    strokes[5:60, 5:10], strokes[5:60, 50:55] = 1, 2
+    write_mask(tmp_path / "strokes.png", strokes)
+    seg = Segmenter(estimate=False).fit([image], [tmp_path / "strokes.png"])
+    assert set(np.unique(seg.predict(image))) == {1, 2}
+    with pytest.raises(PaintsegError, match="stroke mask 1 is 2x64x64 but its image is 64x64"):
+        Segmenter().fit([image], [np.stack([strokes, strokes])])
+    with pytest.raises(PaintsegError, match="the stroke mask is 10x64"):
+        seg.suggest(image, strokes=strokes[:10])

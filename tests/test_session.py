@@ -138,6 +138,27 @@ def test_ignored_regions_are_left_out_of_training_overlay_and_statistics(tmp_pat
     assert [c.id for c in session.classes] == [1, 2]  # 255 did not become a class
 
 
+def test_an_image_imported_as_strokes_is_refused_and_classes_are_capped(tmp_path):
+    """Hundreds of grey levels are not classes: the import is refused in one line and
+    the strokes and classes stay as they were; adding classes stops at the cap."""
+    from paintseg.annotations import MAX_CLASSES
+    from paintseg.io import write_mask
+
+    session = Session()
+    session.add_image(Image(np.zeros((64, 64), np.float32), name="flat.tif"))
+    before = [c.id for c in session.classes]
+    grey = (np.arange(64 * 64).reshape(64, 64) % 200 + 1).astype(np.uint8)
+    write_mask(tmp_path / "grey.png", grey)
+    with pytest.raises(PaintsegError, match="holds 200 class ids"):
+        session.import_strokes((tmp_path / "grey.png").read_bytes(), "grey.png")
+    assert [c.id for c in session.classes] == before
+    assert not session.entry().history.mask.any()
+    while len(session.classes) < MAX_CLASSES:
+        session.add_class()
+    with pytest.raises(PaintsegError, match=f"at most {MAX_CLASSES} classes"):
+        session.add_class()
+
+
 def test_live_training_fits_the_preview_trees_first_and_grows_the_rest():
     """A live training fits the trees a preview reads; the first use of the whole model
     grows the forest, which then predicts what a full training predicts and estimates

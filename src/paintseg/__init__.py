@@ -35,9 +35,15 @@ if TYPE_CHECKING:
     from .segmenter import Segmenter
 
 
+#: Submodules reachable as attributes of the package (``paintseg.io.read_mask``).
+_SUBMODULES = {"io", "features", "segmenter", "tiles", "batch", "analysis", "guidance"}
+
+
 def __getattr__(name: str):
     if name in _EXPORTS:
         value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
         globals()[name] = value
         return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'paintseg' has no attribute {name!r}")

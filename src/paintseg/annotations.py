@@ -19,6 +19,11 @@ SUBPIXEL_BITS = 4
 #: 255 marks regions to leave out (scale bars, text, damage) of training, of the
 #: segmentation shown and exported, and of every statistic.
 IGNORE = 255
+#: The largest class id a stroke mask holds (255 is ``IGNORE``).
+MAX_STROKE_ID = 254
+#: The most classes one painting holds and one model tells apart: a few phases, not the
+#: hundreds of grey levels of an image given as the strokes by mistake.
+MAX_CLASSES = 64
 IGNORE_COLOUR = "#9a9a9a"
 
 

@@ -49,6 +49,7 @@ from sklearn.model_selection import PredefinedSplit, StratifiedKFold
 from sklearn.pipeline import Pipeline, make_pipeline
 
 from .classifiers import Painting, make_classifier, painting_of, sized_for
+from .cluster import check_workers, connect_scheduler
 from .errors import PaintsegError, require_extra
 from .grouped_cv import even_over_strokes, full_proba, stroke_folds, strokes_per_class
 from .segmenter import Segmenter, labelled_pixels
@@ -285,16 +286,10 @@ def connect(scheduler: str | None, n_workers: int = 2):
     from distributed import Client, LocalCluster
 
     if scheduler:
-        try:
-            client = Client(scheduler, timeout="5s")
-        except (OSError, TimeoutError) as exc:
-            raise PaintsegError(f"cannot reach the Dask scheduler at {scheduler} ({exc})") from None
-        if not client.scheduler_info().get("workers"):
-            client.close()
-            raise PaintsegError(f"the Dask scheduler at {scheduler} has no workers")
+        client = connect_scheduler(scheduler, timeout_s=5, need_workers=True)
         return _ExternalClient(client), client, None
-    cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                           silence_logs=50, dashboard_address=None)
+    cluster = LocalCluster(n_workers=check_workers(n_workers), threads_per_worker=1,
+                           processes=True, silence_logs=50, dashboard_address=None)
     client = Client(cluster)
     return client, client, cluster
 

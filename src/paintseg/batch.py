@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .cluster import check_workers, connect_scheduler
 from .errors import PaintsegError
 from .files import atomic_write_bytes
 from .io import SUPPORTED_SUFFIXES, Image, encode_mask, encode_probabilities, read_frames
@@ -30,8 +31,6 @@ from .segmenter import Segmenter, label_dtype, labels_from_proba
 from .tiles import DEFAULT_TILE, predict_tiles, tile_side
 from .tiles import predict as tiled_labels
 from .tiles import predict_proba as tiled_proba
-
-SCHEDULER_TIMEOUT_S = 10
 
 
 @dataclass
@@ -125,6 +124,10 @@ def predict_file(seg: Segmenter, source: Path, target: Path, *, proba: bool = Fa
         outcome.error = f"{Path(source).name}: not enough memory (try a smaller --tile)"
     except OSError as exc:  # an output folder that cannot be written, a full disk
         outcome.error = f"{Path(source).name}: cannot write output ({exc.strerror or exc})"
+    except Exception as exc:  # a decoder's own error while a huge file is read tile by tile
+        detail = str(exc).splitlines()[0][:120] if str(exc) else ""
+        outcome.error = (f"{Path(source).name}: cannot read image ({exc.__class__.__name__}"
+                         + (f": {detail})" if detail else ")"))
     return outcome
 
 
@@ -193,16 +196,12 @@ def _run_distributed(seg, jobs, *, proba, tile, workers, scheduler, on_done) -> 
     from distributed import Client, LocalCluster, as_completed
 
     cluster = None
-    try:
-        if scheduler is not None:
-            client = Client(scheduler, timeout=f"{SCHEDULER_TIMEOUT_S}s")
-        else:
-            cluster = LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True,
-                                   dashboard_address=None)
-            client = Client(cluster)
-    except (OSError, TimeoutError) as exc:
-        raise PaintsegError(f"cannot reach the Dask scheduler at {scheduler} within "
-                            f"{SCHEDULER_TIMEOUT_S} s ({exc.__class__.__name__})") from None
+    if scheduler is not None:
+        client = connect_scheduler(scheduler)
+    else:
+        cluster = LocalCluster(n_workers=check_workers(int(workers)), threads_per_worker=1,
+                               processes=True, dashboard_address=None)
+        client = Client(cluster)
     try:
         model = client.scatter(seg, broadcast=True)  # sent once, not with every file
         futures = {client.submit(predict_file, model, source, target, proba=proba, tile=tile,

@@ -94,12 +94,28 @@ def _fail(message: str) -> None:
     raise typer.Exit(1)
 
 
+def _check_outputs(inputs: list[Path], outputs: list[tuple[str, Path | None]]) -> None:
+    """One line, before any work, when an output would be written over one of the
+    inputs, or names a folder where a file is meant (a Zarr store is a folder)."""
+    from .lazy_io import is_zarr
+
+    taken = {path.resolve() for path in inputs}
+    for option, path in outputs:
+        if path is None:
+            continue
+        if path.resolve() in taken:
+            _fail(f"{option} {path} is one of the inputs; writing it would destroy it")
+        if path.is_dir() and not is_zarr(path):
+            _fail(f"{option} {path} is a folder: give a file name to write")
+
+
 def _read_training(images: list[Path], labels: list[Path], on_read=None) -> tuple[list, list]:
     """The training images and their stroke masks, one mask per image."""
     from .io import read_image, read_mask
 
     if len(images) != len(labels):
-        _fail(f"{len(images)} images but {len(labels)} --labels masks: give one mask per image")
+        _fail(f"{len(images)} images but {len(labels)} --labels masks: give one mask per image, "
+              "each after its own -l")
     pixels, masks = [], []
     for image_path, mask_path in zip(images, labels, strict=True):
         pixels.append(read_image(image_path))
@@ -127,6 +143,7 @@ def train(
     """Train a model from images and their stroke masks."""
     from .segmenter import Segmenter, pixel_size_nm
 
+    _check_outputs(images + labels, [("--out", out)])
     with _progress() as progress:
         task = progress.add_task("reading", total=len(images) + 2)
         pixels, masks = _read_training(images, labels, lambda: progress.advance(task))
@@ -191,15 +208,25 @@ def predict(
     if not sources:
         _fail("no image files found in the inputs")
     jobs = batch.mask_targets(sources, out)
+    _check_outputs(sources + [model], [("--out", target) for _, target in jobs]
+                   + [("--stats", stats), ("--report", report)])
     measured: list = []
+    pending: list = []  # the frames of the file being segmented, kept if it succeeds
 
     def measure(image, probabilities) -> None:
-        measured.append(_measure_prediction(seg, image, probabilities, len(measured)))
+        pending.append(_measure_prediction(seg, image, probabilities,
+                                           len(measured) + len(pending)))
+
+    def done(outcome) -> None:
+        if not outcome.error:
+            measured.extend(pending)
+        pending.clear()
+        progress.advance(task)
 
     with _progress() as progress:
         task = progress.add_task("segmenting", total=len(jobs))
         outcomes = batch.run(seg, jobs, proba=proba, tile=tile, workers=workers,
-                             scheduler=scheduler, on_done=lambda _: progress.advance(task),
+                             scheduler=scheduler, on_done=done,
                              on_frame=measure if stats or report else None)
     written = [path for outcome in outcomes for path in outcome.written]
     if measured:
@@ -294,6 +321,8 @@ def stats(
     _check_suffix(out, (".csv",), "--out")
     _check_suffix(regions, (".csv",), "--regions")
     _check_suffix(report, (".html", ".htm"), "--report")
+    _check_outputs(masks + (proba or []) + (image or []),
+                   [("--out", out), ("--regions", regions), ("--report", report)])
     inputs = _stats_inputs(masks, proba or [], image or [], pixel_size, unit)
     names = None if class_names is None else [n.strip() for n in class_names.split(",")]
     fill = _class_ids(fill_holes, names)
@@ -436,7 +465,7 @@ def automl(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     features: FeaturesOpt = "auto",
     max_pixels: Annotated[int, typer.Option(help="Pixels per class the search sees.")] = 2000,
-    workers: Annotated[int, typer.Option(help="Local worker processes.")] = 2,
+    workers: Annotated[int, typer.Option(help="Local worker processes.", min=1)] = 2,
 ) -> None:
     """Search for the best pixel classifier with TPOT on Dask (Ctrl-C keeps the best so far)."""
     import signal
@@ -446,6 +475,7 @@ def automl(
 
     if export_code is not None and export_code.suffix != ".py":
         _fail("--export-code must name a .py file")
+    _check_outputs(images + labels, [("--out", out), ("--export-code", export_code)])
     pixels, masks = _read_training(images, labels)
     search = AutoMLSearch(features, minutes=minutes, seed=seed, max_pixels_per_class=max_pixels,
                           scheduler=scheduler, n_workers=workers)

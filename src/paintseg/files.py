@@ -11,10 +11,14 @@ import os
 import tempfile
 from pathlib import Path
 
+from .errors import PaintsegError
+
 
 def atomic_write_bytes(path: Path | str, data: bytes) -> None:
     """Write ``data`` to ``path`` so that readers never see a half-written file."""
     path = Path(path)
+    if path.is_dir():
+        raise PaintsegError(f"{path} is a folder: give a file name to write")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:

@@ -12,13 +12,14 @@ import itertools
 import logging
 import os
 import struct
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
-from .errors import PaintsegError
+from .errors import PaintsegError, PaintsegWarning
 from .files import atomic_write_bytes
 
 #: Images above this many pixels are refused before decoding. Override with the
@@ -286,6 +287,8 @@ def read_image(path, *, max_pixels: int | None = None, as_grey: bool = True) -> 
     files (DM3, DM4, EMD, MRC, SER) through rosettasciio. RGB is converted to
     luminance. Files above ``max_pixels`` are refused before they are decoded.
     """
+    if not isinstance(path, str | os.PathLike):
+        raise PaintsegError(f"expected an image file path, got {type(path).__name__}")
     path = Path(path)
     name = path.name
     if max_pixels is None:
@@ -346,9 +349,8 @@ def _frame_count(path: Path, suffix: str) -> int:
 
             with tifffile.TiffFile(path) as tif:
                 shape = tif.series[0].shape if tif.series else ()
-                samples = 1 if tif.pages[0].axes.endswith("S") or (
-                    len(shape) >= 3 and shape[-1] in (3, 4)) else 0
-                return int(np.prod(shape[: len(shape) - 2 - samples], dtype=np.int64)) or 1
+                plane, _ = _tiff_plane(tif, shape)
+                return int(np.prod(shape[: len(shape) - plane], dtype=np.int64)) or 1
         if suffix == ".npy":
             shape = np.load(path, mmap_mode="r", allow_pickle=False).shape
             return int(np.prod(shape[:-2], dtype=np.int64)) if len(shape) > 2 else 1
@@ -360,6 +362,16 @@ def _frame_count(path: Path, suffix: str) -> int:
     return 1
 
 
+def _tiff_plane(tif, shape: tuple) -> tuple[int, bool]:
+    """How many trailing axes of a TIFF series make one frame (3 for colour pages: their
+    samples, stored after the pixels or, planar, before them) and whether the samples
+    come first."""
+    axes = tif.pages[0].axes
+    if "S" in axes and "Y" in axes and len(shape) >= 3:
+        return 3, axes.index("S") < axes.index("Y")
+    return (3 if len(shape) >= 3 and shape[-1] in (3, 4) else 2), False
+
+
 def _read_frame(path: Path, suffix: str, k: int) -> np.ndarray:
     if suffix in TIFF_SUFFIXES:
         import tifffile
@@ -367,10 +379,10 @@ def _read_frame(path: Path, suffix: str, k: int) -> np.ndarray:
         with tifffile.TiffFile(path) as tif:
             series = tif.series[0]
             shape = series.shape
-            plane = shape[-3:] if (len(shape) >= 3 and shape[-1] in (3, 4)
-                                   and tif.pages[0].axes.endswith("S")) else shape[-2:]
-            index = np.unravel_index(k, shape[: len(shape) - len(plane)])
-            return series.asarray(key=k) if len(tif.pages) > 1 else series.asarray()[index]
+            plane, samples_first = _tiff_plane(tif, shape)
+            index = np.unravel_index(k, shape[: len(shape) - plane])
+            data = series.asarray(key=k) if len(tif.pages) > 1 else series.asarray()[index]
+            return np.moveaxis(data, 0, -1) if samples_first and data.ndim == 3 else data
     if suffix == ".npy":
         data = np.load(path, mmap_mode="r", allow_pickle=False)
         return np.asarray(data.reshape(-1, *data.shape[-2:])[k])
@@ -430,7 +442,7 @@ def as_image(source, *, name: str | None = None, max_pixels: int | None = None) 
     signal (any object with ``.data`` and ``.axes_manager``, recognised without
     importing HyperSpy) keeps its calibration; any other array is a grey or RGB image.
     """
-    if isinstance(source, Image):
+    if isinstance(source, Image) and source.dtype == np.float32 and source.ndim == 2:
         return source
     if max_pixels is None:
         max_pixels = max_pixels_default()
@@ -442,6 +454,8 @@ def as_image(source, *, name: str | None = None, max_pixels: int | None = None) 
     if data.dtype == object:
         raise PaintsegError(f"expected an image (a file path, a NumPy array or a HyperSpy Signal2D), "
                             f"got {type(source).__name__}")
+    if isinstance(source, Image):  # an Image turned into another type: keep its calibration
+        return _to_image(data, source.pixel_size, source.unit, name or source.name, max_pixels)
     return _to_image(data, None, "px", name or "image", max_pixels)
 
 
@@ -512,15 +526,44 @@ def _to_image(data: np.ndarray, pixel_size: float | None, unit: str, name: str, 
         data = data.astype(np.uint8)
     if not np.issubdtype(data.dtype, np.number) or np.iscomplexobj(data):
         raise PaintsegError(f"{name}: unsupported pixel type {data.dtype}")
+    if data.dtype.kind == "f" and data.dtype.itemsize > 4:
+        _check_float32_range(data, name)
     grey = to_grey(data) if as_grey else data.astype(np.float32)
     if grey.ndim != 2:
         raise PaintsegError(f"{name}: expected a 2-D image, got shape {grey.shape}")
     check_size(grey.shape, name, max_pixels)
     if not np.isfinite(grey).all():
-        finite = grey[np.isfinite(grey)]  # all NaN / inf: no median to fill with
-        fill = float(np.median(finite)) if finite.size else 0.0
-        grey = np.nan_to_num(grey, nan=fill, posinf=0.0, neginf=0.0)
+        grey = _fill_non_finite(grey, name, as_grey)
     return Image(np.ascontiguousarray(grey, dtype=np.float32), pixel_size, unit, name)
+
+
+def _check_float32_range(data: np.ndarray, name: str) -> None:
+    """Refuse values that 32-bit floats (what every filter computes in) cannot hold."""
+    if data.size == 0:  # refused later, by its shape
+        return
+    with warnings.catch_warnings():  # an all-NaN image: refused later, by name
+        warnings.simplefilter("ignore", RuntimeWarning)
+        largest = max(abs(float(np.nanmin(data))), abs(float(np.nanmax(data))))
+    if not np.isfinite(largest):  # infinite pixels (set to the median later) or all NaN
+        finite = data[np.isfinite(data)]
+        largest = float(np.abs(finite).max(initial=0.0))
+    if largest > float(np.finfo(np.float32).max) / 1e3:
+        raise PaintsegError(f"{name}: values up to {largest:.3g} are beyond the range of 32-bit "
+                            "floats; rescale the image")
+
+
+def _fill_non_finite(grey: np.ndarray, name: str, as_grey: bool) -> np.ndarray:
+    """An image's NaN / infinite pixels set to its median, with a warning; a mask (or an
+    image with no finite pixel at all) is refused instead."""
+    finite = np.isfinite(grey)
+    if not as_grey:
+        raise PaintsegError(f"{name}: a mask must hold whole non-negative class ids, not NaN "
+                            "or infinite values")
+    if not finite.any():
+        raise PaintsegError(f"{name}: no pixel has a finite value (all NaN or infinite)")
+    warnings.warn(f"{name}: {int((~finite).sum()):,} pixels are NaN or infinite; they are set "
+                  "to the image's median", PaintsegWarning, stacklevel=3)
+    return np.where(finite, grey, np.float32(np.median(grey[finite])))
 
 
 def read_mask(path, *, max_pixels: int | None = None) -> np.ndarray:
@@ -549,7 +592,7 @@ def encode_mask(mask: np.ndarray, suffix: str, colours: dict[int, str] | None = 
         from PIL import Image as PILImage
 
         if top > 255:
-            raise PaintsegError(f"{top} classes do not fit in an 8-bit PNG mask; use .tif")
+            raise PaintsegError(f"class id {top} does not fit in an 8-bit PNG mask; use .tif")
         from .colours import palette
 
         image = PILImage.fromarray(mask.astype(np.uint8), mode="P")

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import json
+import os
 import platform
 import zipfile
 import zlib
@@ -24,6 +26,7 @@ from .edges import EDGE_SIGMA, EDGE_SIGMAS
 from .errors import PaintsegError
 from .features.intensity import INTENSITY_CENTRES
 from .files import atomic_write_bytes
+from .probabilities import MAX_SMOOTHING
 
 FORMAT = "paintseg-model"
 FORMAT_VERSION = 1
@@ -96,7 +99,15 @@ def check_meta(meta, source: str) -> dict:
             raise PaintsegError(f"{source}: model.json '{key}' has the wrong type")
     n = len(meta["classes"])
     if n < 2 or not all(isinstance(k, int) and 0 < k < 65536 for k in meta["classes"]):
-        raise PaintsegError(f"{source}: model.json 'classes' must be two or more class ids")
+        raise PaintsegError(f"{source}: model.json 'classes' must be two or more class ids "
+                            "from 1 to 65535")
+    if any(a >= b for a, b in itertools.pairwise(meta["classes"])):
+        raise PaintsegError(f"{source}: model.json 'classes' must be distinct and in "
+                            "increasing order")
+    smoothing = meta["smoothing"]
+    if not np.isfinite(smoothing) or not 0 <= smoothing <= MAX_SMOOTHING:
+        raise PaintsegError(f"{source}: model.json 'smoothing' must be a number of pixels from "
+                            f"0 to {MAX_SMOOTHING:g}")
     if len(meta["class_names"]) != n or len(meta["class_colours"]) != n or not all(
             isinstance(v, str) for v in meta["class_names"] + meta["class_colours"]):
         raise PaintsegError(f"{source}: model.json needs a name and a colour for each class")
@@ -207,7 +218,8 @@ def segmenter_from_bytes(data: bytes, source: str = "model file"):
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise PaintsegError(f"{source} is not a paintseg model")
     version = meta.get("format_version", -1)
-    version = version if isinstance(version, int) else -1
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise PaintsegError(f"{source}: model.json 'format_version' must be a whole number")
     if version != FORMAT_VERSION:
         newer = "newer" if version > FORMAT_VERSION else "older"
         raise PaintsegError(
@@ -268,7 +280,13 @@ def segmenter_from_bytes(data: bytes, source: str = "model file"):
 
 
 def load_segmenter(path):
+    """The model in the file at ``path`` (``segmenter_from_bytes`` reads model bytes)."""
+    if not isinstance(path, str | os.PathLike):
+        raise PaintsegError(f"expected a model file path, got {type(path).__name__} "
+                            "(model bytes: segmenter_from_bytes)")
     path = Path(path)
+    if path.is_dir():
+        raise PaintsegError(f"{path} is a folder, not a model file")
     if not path.is_file():
         raise PaintsegError(f"model file not found: {path}")
     return segmenter_from_bytes(path.read_bytes(), source=str(path.name))

@@ -8,6 +8,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+#: The widest Gaussian smoothing of the probability maps (pixels) a model accepts.
+MAX_SMOOTHING = 256.0
+
 
 def top_class(proba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Arg-max and max over the classes, one class plane at a time (a reduction over

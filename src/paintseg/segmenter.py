@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import numbers
 import os
 import time
 import warnings
@@ -24,7 +25,7 @@ from scipy import ndimage as ndi
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from .annotations import IGNORE, painted_rows
+from .annotations import IGNORE, MAX_CLASSES, painted_rows
 from .classifiers import make_classifier, painting_of, sized_for
 from .colours import default_colour
 from .edges import (
@@ -48,11 +49,13 @@ from .features import (
     intensity_range,
     resolve_spec,
 )
-from .io import as_image, is_signal
+from .io import as_image, is_signal, read_mask
 from .lattice_borders import smooth_at_lattice_resolution, smoothing_sigma
-from .probabilities import smooth_probabilities
+from .probabilities import MAX_SMOOTHING, smooth_probabilities
 
 PREDICT_CHUNK = 262_144  # pixels per classifier call: bounds peak memory
+#: The largest class id a model holds (its masks are 16-bit).
+MAX_CLASS_ID = 65_535
 
 
 def default_class_names(classes: Sequence[int]) -> list[str]:
@@ -63,6 +66,27 @@ def _as_list(images) -> list[np.ndarray]:
     if isinstance(images, np.ndarray) and images.ndim == 2:
         return [images]
     return [np.asanyarray(a) for a in images]  # keeps an io.Image's pixel size
+
+
+def _stroke_masks(strokes) -> list[np.ndarray]:
+    """Stroke masks as arrays: arrays as they are, a path (or list of them) read as a mask."""
+    if isinstance(strokes, str | os.PathLike):
+        return [read_mask(strokes)]
+    if isinstance(strokes, np.ndarray):
+        return _as_list(strokes)
+    return [read_mask(s) if isinstance(s, str | os.PathLike) else np.asanyarray(s)
+            for s in strokes]
+
+
+def _check_classes(classes: np.ndarray) -> None:
+    """The painted class ids a model can hold: at most ``MAX_CLASSES`` of them, each
+    from 1 to ``MAX_CLASS_ID`` (a 16-bit mask)."""
+    if int(classes.max()) > MAX_CLASS_ID:
+        raise PaintsegError(f"class id {int(classes.max())} is too large: class ids go from 1 "
+                            f"to {MAX_CLASS_ID}")
+    if len(classes) > MAX_CLASSES:
+        raise PaintsegError(f"{len(classes)} classes painted, more than the {MAX_CLASSES} a model "
+                            "holds: is the stroke mask an image?")
 
 
 def _as_image(image) -> np.ndarray:
@@ -121,8 +145,8 @@ def labelled_pixels(
         mask = np.asarray(mask)
         if mask.shape != image.shape:
             raise PaintsegError(
-                f"stroke mask {index + 1} is {mask.shape[0]}x{mask.shape[1]} but its image is "
-                f"{image.shape[0]}x{image.shape[1]}"
+                f"stroke mask {index + 1} is {'x'.join(map(str, mask.shape)) or 'not an array'} "
+                f"but its image is {image.shape[0]}x{image.shape[1]}"
             )
         band, row_of = painted_rows(mask)
         # the painted pixels' coordinates, row-major: every later step reads only them
@@ -222,6 +246,15 @@ class Segmenter(BaseEstimator):
         self.estimate = estimate
 
     # -- training ------------------------------------------------------------------
+    def _check_params(self) -> None:
+        """One-line errors for parameters no fit can use, before any work is done."""
+        smoothing = self.smoothing
+        if not isinstance(smoothing, numbers.Real) or not 0 <= smoothing <= MAX_SMOOTHING:
+            raise PaintsegError(f"smoothing must be a number of pixels from 0 to {MAX_SMOOTHING:g}")
+        cap = self.max_pixels_per_class
+        if isinstance(cap, bool) or not isinstance(cap, numbers.Integral) or cap < 1:
+            raise PaintsegError("max_pixels_per_class must be a whole number of at least 1")
+
     def fit(self, images, strokes, *, progress: Callable[[str], None] | None = None,
             first_trees: int | None = None):
         """Train on the painted pixels of one or several images.
@@ -230,7 +263,8 @@ class Segmenter(BaseEstimator):
         first look (the app's live mode); ``grow`` adds the rest later, and the forest
         is then the very one a single fit would have made. The accuracy estimate reads
         the whole forest's probabilities, so it waits for ``grow`` too."""
-        images, strokes = _as_images(images, strokes), _as_list(strokes)
+        self._check_params()
+        images, strokes = _as_images(images, strokes), _stroke_masks(strokes)
         if len(images) != len(strokes):
             raise PaintsegError(f"{len(images)} images but {len(strokes)} stroke masks")
         if not images:
@@ -245,6 +279,7 @@ class Segmenter(BaseEstimator):
             raise PaintsegError(
                 f"only class {int(classes[0])} is painted: paint strokes of at least two classes"
             )
+        _check_classes(classes)
         painted = (X, y, groups)
         self.classes_ = classes.astype(np.int64)
         X, encoded = self._training_set(X, y)
@@ -270,8 +305,6 @@ class Segmenter(BaseEstimator):
         )
         if len(self.class_colours_) != len(self.classes_):
             self.class_colours_ = [default_colour(int(k)) for k in self.classes_]
-        if not np.isfinite(self.smoothing) or self.smoothing < 0:
-            raise PaintsegError("smoothing must be a non-negative number of pixels")
         self.smoothing_ = float(self.smoothing)
         self.edge_pairs_, self.edge_sigma_ = (_edges_of(images, strokes, self.classes_)
                                               if self.snap_to_edges else ([], EDGE_SIGMA))

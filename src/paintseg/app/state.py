@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..annotations import IGNORE, IGNORE_COLOUR, Stroke, StrokeHistory
+from ..annotations import IGNORE, IGNORE_COLOUR, MAX_CLASSES, MAX_STROKE_ID, Stroke, StrokeHistory
 from ..colours import DEFAULT_COLOURS
 from ..errors import PaintsegError
 from ..features import FeatureSpec, LatticeEstimate, estimate_lattice_period, resolve_spec
@@ -35,7 +35,6 @@ from ..tiles import PREVIEW_TREES, preview_proba
 from . import render
 from .compute import Workers, fit_segmenter, grow_segmenter, predict_proba, warm_features
 
-MAX_CLASSES = 254  # stroke label 255 is IGNORE
 MODEL_SAVE_DELAY_S = 5.0  # a session's model is saved once it has not changed for this long
 SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
 log = logging.getLogger(__name__)
@@ -223,8 +222,8 @@ class Session:
     def add_class(self, name: str | None = None) -> ClassInfo:
         with self.lock:
             used = {c.id for c in self.classes}
-            new_id = next(k for k in range(1, MAX_CLASSES + 2) if k not in used)
-            if new_id > MAX_CLASSES:
+            new_id = next((k for k in range(1, MAX_STROKE_ID + 1) if k not in used), None)
+            if new_id is None or len(used) >= MAX_CLASSES:
                 raise PaintsegError(f"at most {MAX_CLASSES} classes")
             info = ClassInfo(new_id, name or f"phase {new_id}",
                              DEFAULT_COLOURS[(new_id - 1) % len(DEFAULT_COLOURS)])
@@ -335,8 +334,12 @@ class Session:
                     f"the strokes are {mask.shape[1]}x{mask.shape[0]} but the image is "
                     f"{entry.shape[1]}x{entry.shape[0]}")
             if mask.max(initial=0) > IGNORE:
-                raise PaintsegError(f"stroke masks hold class ids up to {MAX_CLASSES} "
+                raise PaintsegError(f"stroke masks hold class ids up to {MAX_STROKE_ID} "
                                     f"(and {IGNORE} for regions to ignore)")
+            ids = {int(k) for k in np.unique(mask)} - {0, IGNORE}
+            if len(ids | {c.id for c in self.classes}) > MAX_CLASSES:
+                raise PaintsegError(f"{filename} holds {len(ids)} class ids: more than the "
+                                    f"{MAX_CLASSES} classes a painting holds (is it an image?)")
             for k in np.unique(mask):
                 if k and k != IGNORE and int(k) not in {c.id for c in self.classes}:
                     info = ClassInfo(int(k), f"phase {int(k)}",

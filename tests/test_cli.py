@@ -195,12 +195,21 @@ def test_an_output_over_an_input_is_refused_and_the_input_kept(trained, tmp_path
     image, strokes = tmp_path / "image.tif", tmp_path / "strokes.png"
     image.write_bytes((folder / "demo_stem.tif").read_bytes())
     strokes.write_bytes((folder / "demo_strokes.png").read_bytes())
-    before = image.read_bytes(), strokes.read_bytes()
+    import tifffile
+
+    stack = tmp_path / "stack.tif"  # a stack's masks go to a .tif whatever --out ends in
+    tifffile.imwrite(stack, np.stack([np.asarray(read_image(image))] * 3), photometric="minisblack")
+    probabilities = tmp_path / "x_proba.tif"
+    probabilities.write_bytes(image.read_bytes())
+    before = image.read_bytes(), strokes.read_bytes(), stack.read_bytes(), probabilities.read_bytes()
     for args in [("train", image, "-l", strokes, "-o", image),
                  ("train", image, "-l", strokes, "-o", strokes),
-                 ("predict", model, image, "-o", image)]:
+                 ("predict", model, image, "-o", image),
+                 ("predict", model, stack, "-o", tmp_path / "stack.png"),
+                 ("predict", model, probabilities, "-o", tmp_path / "x_mask.png", "--proba")]:
         assert "is one of the inputs" in _one_line_error(run(*args)), args
-    assert (image.read_bytes(), strokes.read_bytes()) == before
+    assert (image.read_bytes(), strokes.read_bytes(), stack.read_bytes(),
+            probabilities.read_bytes()) == before
     (tmp_path / "folder").mkdir()
     line = _one_line_error(run("train", image, "-l", strokes, "-o", tmp_path / "folder"))
     assert "is a folder" in line
@@ -223,7 +232,7 @@ def test_an_unreadable_tiled_tiff_does_not_stop_the_batch(trained, tmp_path):
     r = run("predict", model, inputs, "-o", tmp_path / "out")
     assert r.returncode == 1
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a_mask.png", "c_mask.png"]
-    assert "b.tif: cannot read image" in r.stderr and "Traceback" not in r.stderr
+    assert "b.tif: failed (TiffFileError" in r.stderr and "Traceback" not in r.stderr
     assert "2 of 3 files done" in r.stdout
 
 

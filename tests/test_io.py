@@ -206,14 +206,31 @@ def test_values_no_filter_can_hold_are_refused_and_nan_pixels_named(tmp_path):
     from paintseg.errors import PaintsegWarning
     from paintseg.io import as_image
 
-    with pytest.raises(PaintsegError, match="beyond the range of 32-bit floats"):
+    with pytest.raises(PaintsegError, match="no pixel has a finite value"):
         as_image(np.full((8, 8), 1e300))
+    sentinel = np.arange(64, dtype=np.float64).reshape(8, 8)
+    sentinel[3, 3] = 1e300  # a dead pixel's float64 sentinel: filled, not cast to infinity
+    with pytest.warns(PaintsegWarning, match="1 pixels are NaN, infinite or beyond 32-bit"):
+        assert float(as_image(sentinel)[3, 3]) == pytest.approx(np.median(np.delete(sentinel, 27)))
     with pytest.raises(PaintsegError, match="no pixel has a finite value"):
         as_image(np.full((8, 8), np.nan, np.float32))
     some = np.arange(64, dtype=np.float32).reshape(8, 8)
     some[0, :3] = np.nan
-    with pytest.warns(PaintsegWarning, match="3 pixels are NaN or infinite"):
+    with pytest.warns(PaintsegWarning, match="3 pixels are NaN, infinite or beyond"):
         image = as_image(some)
     assert np.isfinite(image).all()
     with pytest.raises(PaintsegError, match="unsupported pixel type complex64"):
         as_image(image.astype(np.complex64))
+
+
+def test_planar_samples_that_are_no_colour_stay_frames(tmp_path):
+    """Five planar samples of a page are five frames, not one colour image of channel 0."""
+    import tifffile
+
+    from paintseg.io import read_frames
+
+    planes = np.random.default_rng(1).integers(0, 255, (5, 40, 50), dtype=np.uint8)
+    tifffile.imwrite(tmp_path / "five.tif", planes, photometric="minisblack", planarconfig="separate")
+    frames = list(read_frames(tmp_path / "five.tif"))
+    assert [f.shape for f in frames] == [(40, 50)] * 5
+    np.testing.assert_array_equal(frames[4], planes[4])

@@ -83,7 +83,7 @@ def test_a_missing_key_is_named(model_bytes, key):
                                         ("edge_sigma", "2"), ("edge_sigma", 1e9), ("edge_sigma", -1.0),
                                         ("intensity_centre", "mean"), ("intensity_centre", 3),
                                         ("classes", [2, 1, 3]), ("classes", [1, 1, 3]),
-                                        ("smoothing", -1.0), ("smoothing", 1e9)])
+                                        ("smoothing", -1.0), ("smoothing", float("nan"))])
 def test_wrong_types_are_refused_in_one_line(model_bytes, key, value):
     def change(meta):
         meta[key] = value

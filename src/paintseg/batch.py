@@ -124,9 +124,9 @@ def predict_file(seg: Segmenter, source: Path, target: Path, *, proba: bool = Fa
         outcome.error = f"{Path(source).name}: not enough memory (try a smaller --tile)"
     except OSError as exc:  # an output folder that cannot be written, a full disk
         outcome.error = f"{Path(source).name}: cannot write output ({exc.strerror or exc})"
-    except Exception as exc:  # a decoder's own error while a huge file is read tile by tile
+    except Exception as exc:  # e.g. a decoder's own error while a huge file is read tile by tile
         detail = str(exc).splitlines()[0][:120] if str(exc) else ""
-        outcome.error = (f"{Path(source).name}: cannot read image ({exc.__class__.__name__}"
+        outcome.error = (f"{Path(source).name}: failed ({exc.__class__.__name__}"
                          + (f": {detail})" if detail else ")"))
     return outcome
 
@@ -153,13 +153,25 @@ def _write_outputs(seg: Segmenter, labels: list[np.ndarray], probas: list[np.nda
         atomic_write_bytes(target, encode_mask(labels[0], target.suffix, colours))
     written = [target]
     if probas:
-        stem = target.stem[: -len("_mask")] if target.stem.endswith("_mask") else target.stem
-        path = target.with_name(f"{stem}_proba.tif")
+        path = proba_path(target)
         data = (encode_probabilities(probas[0], seg.class_names_) if len(probas) == 1
                 else _tiff_stack([np.moveaxis(p, 2, 0) for p in probas]))
         atomic_write_bytes(path, data)
         written.append(path)
     return written
+
+
+def proba_path(target: Path) -> Path:
+    """Where a mask's probabilities go: ``<stem>_proba.tif`` beside it."""
+    stem = target.stem[: -len("_mask")] if target.stem.endswith("_mask") else target.stem
+    return target.with_name(f"{stem}_proba.tif")
+
+
+def output_paths(target: Path, *, proba: bool = False) -> list[Path]:
+    """Every path a job of mask path ``target`` may write: the mask, its multi-page TIFF
+    form for a stack (not for a Zarr store), and its probabilities when asked."""
+    paths = [target] if target.suffix.lower() == ZARR_SUFFIX else [target, target.with_suffix(".tif")]
+    return paths + [proba_path(target.with_suffix(".tif"))] if proba else paths
 
 
 def _tiff_stack(frames: list[np.ndarray]) -> bytes:
@@ -169,7 +181,7 @@ def _tiff_stack(frames: list[np.ndarray]) -> bytes:
     data = np.stack(frames)
     if data.dtype.kind in "iu":
         data = data.astype(np.uint8 if data.max(initial=0) < 256 else np.uint16)
-    tifffile.imwrite(buffer, data, compression="zlib")
+    tifffile.imwrite(buffer, data, compression="zlib", photometric="minisblack")
     return buffer.getvalue()
 
 

@@ -208,7 +208,8 @@ def predict(
     if not sources:
         _fail("no image files found in the inputs")
     jobs = batch.mask_targets(sources, out)
-    _check_outputs(sources + [model], [("--out", target) for _, target in jobs]
+    _check_outputs(sources + [model], [("--out", path) for _, target in jobs
+                                       for path in batch.output_paths(target, proba=proba)]
                    + [("--stats", stats), ("--report", report)])
     measured: list = []
     pending: list = []  # the frames of the file being segmented, kept if it succeeds

@@ -7,6 +7,8 @@ callers differ only in how long they wait.
 
 from __future__ import annotations
 
+import numbers
+
 from .errors import PaintsegError
 
 #: Seconds to wait for a scheduler to answer.
@@ -35,7 +37,7 @@ def connect_scheduler(address: str, *, timeout_s: float = SCHEDULER_TIMEOUT_S,
 
 def check_workers(n_workers: int) -> int:
     """A number of local worker processes, at least one."""
-    if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
+    if isinstance(n_workers, bool) or not isinstance(n_workers, numbers.Integral) or n_workers < 1:
         raise PaintsegError(f"the number of workers must be a whole number of at least 1, "
                             f"not {n_workers!r}")
-    return n_workers
+    return int(n_workers)

@@ -367,9 +367,11 @@ def _tiff_plane(tif, shape: tuple) -> tuple[int, bool]:
     samples, stored after the pixels or, planar, before them) and whether the samples
     come first."""
     axes = tif.pages[0].axes
-    if "S" in axes and "Y" in axes and len(shape) >= 3:
-        return 3, axes.index("S") < axes.index("Y")
-    return (3 if len(shape) >= 3 and shape[-1] in (3, 4) else 2), False
+    if "S" in axes and "Y" in axes and len(shape) >= 3 and axes.index("S") < axes.index("Y"):
+        if shape[-3] in (3, 4):  # planar colour; other sample counts are frames
+            return 3, True
+        return 2, False
+    return (3 if len(shape) >= 3 and (shape[-1] in (3, 4) or axes.endswith("S")) else 2), False
 
 
 def _read_frame(path: Path, suffix: str, k: int) -> np.ndarray:
@@ -527,7 +529,7 @@ def _to_image(data: np.ndarray, pixel_size: float | None, unit: str, name: str, 
     if not np.issubdtype(data.dtype, np.number) or np.iscomplexobj(data):
         raise PaintsegError(f"{name}: unsupported pixel type {data.dtype}")
     if data.dtype.kind == "f" and data.dtype.itemsize > 4:
-        _check_float32_range(data, name)
+        data = _beyond_float32_as_nan(data)
     grey = to_grey(data) if as_grey else data.astype(np.float32)
     if grey.ndim != 2:
         raise PaintsegError(f"{name}: expected a 2-D image, got shape {grey.shape}")
@@ -537,19 +539,12 @@ def _to_image(data: np.ndarray, pixel_size: float | None, unit: str, name: str, 
     return Image(np.ascontiguousarray(grey, dtype=np.float32), pixel_size, unit, name)
 
 
-def _check_float32_range(data: np.ndarray, name: str) -> None:
-    """Refuse values that 32-bit floats (what every filter computes in) cannot hold."""
-    if data.size == 0:  # refused later, by its shape
-        return
-    with warnings.catch_warnings():  # an all-NaN image: refused later, by name
-        warnings.simplefilter("ignore", RuntimeWarning)
-        largest = max(abs(float(np.nanmin(data))), abs(float(np.nanmax(data))))
-    if not np.isfinite(largest):  # infinite pixels (set to the median later) or all NaN
-        finite = data[np.isfinite(data)]
-        largest = float(np.abs(finite).max(initial=0.0))
-    if largest > float(np.finfo(np.float32).max) / 1e3:
-        raise PaintsegError(f"{name}: values up to {largest:.3g} are beyond the range of 32-bit "
-                            "floats; rescale the image")
+def _beyond_float32_as_nan(data: np.ndarray) -> np.ndarray:
+    """Values 32-bit floats (what every filter computes in) cannot hold, as NaN: a
+    float64 sentinel of a dead pixel is filled like any NaN, not cast to infinity."""
+    with np.errstate(invalid="ignore"):
+        beyond = np.abs(data) > float(np.finfo(np.float32).max)
+    return np.where(beyond, np.nan, data) if beyond.any() else data
 
 
 def _fill_non_finite(grey: np.ndarray, name: str, as_grey: bool) -> np.ndarray:
@@ -560,9 +555,10 @@ def _fill_non_finite(grey: np.ndarray, name: str, as_grey: bool) -> np.ndarray:
         raise PaintsegError(f"{name}: a mask must hold whole non-negative class ids, not NaN "
                             "or infinite values")
     if not finite.any():
-        raise PaintsegError(f"{name}: no pixel has a finite value (all NaN or infinite)")
-    warnings.warn(f"{name}: {int((~finite).sum()):,} pixels are NaN or infinite; they are set "
-                  "to the image's median", PaintsegWarning, stacklevel=3)
+        raise PaintsegError(f"{name}: no pixel has a finite value (all NaN, infinite or beyond "
+                            "32-bit floats)")
+    warnings.warn(f"{name}: {int((~finite).sum()):,} pixels are NaN, infinite or beyond 32-bit "
+                  "floats; they are set to the image's median", PaintsegWarning, stacklevel=3)
     return np.where(finite, grey, np.float32(np.median(grey[finite])))
 
 

@@ -104,10 +104,9 @@ def check_meta(meta, source: str) -> dict:
     if any(a >= b for a, b in itertools.pairwise(meta["classes"])):
         raise PaintsegError(f"{source}: model.json 'classes' must be distinct and in "
                             "increasing order")
-    smoothing = meta["smoothing"]
-    if not np.isfinite(smoothing) or not 0 <= smoothing <= MAX_SMOOTHING:
-        raise PaintsegError(f"{source}: model.json 'smoothing' must be a number of pixels from "
-                            f"0 to {MAX_SMOOTHING:g}")
+    if not np.isfinite(meta["smoothing"]) or meta["smoothing"] < 0:
+        raise PaintsegError(f"{source}: model.json 'smoothing' must be a non-negative number "
+                            "of pixels")
     if len(meta["class_names"]) != n or len(meta["class_colours"]) != n or not all(
             isinstance(v, str) for v in meta["class_names"] + meta["class_colours"]):
         raise PaintsegError(f"{source}: model.json needs a name and a colour for each class")
@@ -253,7 +252,7 @@ def segmenter_from_bytes(data: bytes, source: str = "model file"):
         classifier=meta.get("classifier", "random_forest"),
         class_names=meta["class_names"],
         class_colours=meta["class_colours"],
-        smoothing=float(meta.get("smoothing", 0.0)),
+        smoothing=min(float(meta.get("smoothing", 0.0)), MAX_SMOOTHING),  # older files: no cap
         snap_to_edges=bool(meta.get("snap_to_edges", False)),
         max_pixels_per_class=int(meta.get("max_pixels_per_class", 40_000)),
         random_state=int(meta.get("random_state", 0)),

@@ -102,6 +102,8 @@ def _is_colour(array: np.ndarray, strokes=None) -> bool:
     its height and width."""
     if array.ndim != 3 or array.shape[-1] not in (3, 4):
         return False
+    if isinstance(strokes, str | os.PathLike):  # one mask file: one image
+        return True
     if strokes is not None and not isinstance(strokes, np.ndarray | Sequence):
         return False
     if isinstance(strokes, np.ndarray):

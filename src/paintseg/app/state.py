@@ -337,9 +337,11 @@ class Session:
                 raise PaintsegError(f"stroke masks hold class ids up to {MAX_STROKE_ID} "
                                     f"(and {IGNORE} for regions to ignore)")
             ids = {int(k) for k in np.unique(mask)} - {0, IGNORE}
-            if len(ids | {c.id for c in self.classes}) > MAX_CLASSES:
-                raise PaintsegError(f"{filename} holds {len(ids)} class ids: more than the "
-                                    f"{MAX_CLASSES} classes a painting holds (is it an image?)")
+            total = len(ids | {c.id for c in self.classes})
+            if total > MAX_CLASSES:
+                raise PaintsegError(f"{filename} holds {len(ids)} class ids: with the classes "
+                                    f"already here that makes {total}, more than the "
+                                    f"{MAX_CLASSES} a painting holds (is it an image?)")
             for k in np.unique(mask):
                 if k and k != IGNORE and int(k) not in {c.id for c in self.classes}:
                     info = ClassInfo(int(k), f"phase {int(k)}",

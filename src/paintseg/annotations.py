@@ -24,6 +24,8 @@ MAX_STROKE_ID = 254
 #: The most classes one painting holds and one model tells apart: a few phases, not the
 #: hundreds of grey levels of an image given as the strokes by mistake.
 MAX_CLASSES = 64
+#: The largest class id a model holds (its masks are 16-bit).
+MAX_CLASS_ID = 65_535
 IGNORE_COLOUR = "#9a9a9a"
 
 

@@ -171,7 +171,7 @@ def output_paths(target: Path, *, proba: bool = False) -> list[Path]:
     """Every path a job of mask path ``target`` may write: the mask, its multi-page TIFF
     form for a stack (not for a Zarr store), and its probabilities when asked."""
     paths = [target] if target.suffix.lower() == ZARR_SUFFIX else [target, target.with_suffix(".tif")]
-    return paths + [proba_path(target.with_suffix(".tif"))] if proba else paths
+    return paths + [proba_path(target)] if proba else paths
 
 
 def _tiff_stack(frames: list[np.ndarray]) -> bytes:

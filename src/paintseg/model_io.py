@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .annotations import MAX_CLASS_ID
 from .edges import EDGE_SIGMA, EDGE_SIGMAS
 from .errors import PaintsegError
 from .features.intensity import INTENSITY_CENTRES
@@ -98,9 +99,9 @@ def check_meta(meta, source: str) -> dict:
         if meta.get(key) is not None and not isinstance(meta[key], kind):
             raise PaintsegError(f"{source}: model.json '{key}' has the wrong type")
     n = len(meta["classes"])
-    if n < 2 or not all(isinstance(k, int) and 0 < k < 65536 for k in meta["classes"]):
+    if n < 2 or not all(isinstance(k, int) and 0 < k <= MAX_CLASS_ID for k in meta["classes"]):
         raise PaintsegError(f"{source}: model.json 'classes' must be two or more class ids "
-                            "from 1 to 65535")
+                            f"from 1 to {MAX_CLASS_ID}")
     if any(a >= b for a, b in itertools.pairwise(meta["classes"])):
         raise PaintsegError(f"{source}: model.json 'classes' must be distinct and in "
                             "increasing order")

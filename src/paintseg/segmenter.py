@@ -25,7 +25,7 @@ from scipy import ndimage as ndi
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from .annotations import IGNORE, MAX_CLASSES, painted_rows
+from .annotations import IGNORE, MAX_CLASS_ID, MAX_CLASSES, painted_rows
 from .classifiers import make_classifier, painting_of, sized_for
 from .colours import default_colour
 from .edges import (
@@ -54,8 +54,6 @@ from .lattice_borders import smooth_at_lattice_resolution, smoothing_sigma
 from .probabilities import MAX_SMOOTHING, smooth_probabilities
 
 PREDICT_CHUNK = 262_144  # pixels per classifier call: bounds peak memory
-#: The largest class id a model holds (its masks are 16-bit).
-MAX_CLASS_ID = 65_535
 
 
 def default_class_names(classes: Sequence[int]) -> list[str]:

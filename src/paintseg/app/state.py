@@ -342,11 +342,9 @@ class Session:
                 raise PaintsegError(f"{filename} holds {len(ids)} class ids: with the classes "
                                     f"already here that makes {total}, more than the "
                                     f"{MAX_CLASSES} a painting holds (is it an image?)")
-            for k in np.unique(mask):
-                if k and k != IGNORE and int(k) not in {c.id for c in self.classes}:
-                    info = ClassInfo(int(k), f"phase {int(k)}",
-                                     DEFAULT_COLOURS[(int(k) - 1) % len(DEFAULT_COLOURS)])
-                    self.classes.append(info)
+            for k in sorted(ids - {c.id for c in self.classes}):
+                info = ClassInfo(k, f"phase {k}", DEFAULT_COLOURS[(k - 1) % len(DEFAULT_COLOURS)])
+                self.classes.append(info)
             self.classes.sort(key=lambda c: c.id)
             entry.history.push("mask", mask.astype(np.uint8))
             entry.version += 1

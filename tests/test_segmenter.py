@@ -327,7 +327,11 @@ def test_stroke_masks_may_be_paths_and_a_wrong_shape_is_named(tmp_path):
     write_mask(tmp_path / "strokes.png", strokes)
     seg = Segmenter(estimate=False).fit([image], [tmp_path / "strokes.png"])
     assert set(np.unique(seg.predict(image))) == {1, 2}
-    with pytest.raises(PaintsegError, match="stroke mask 1 is 2x64x64 but its image is 64x64"):
+    with pytest.raises(PaintsegError, match=r"stroke mask 1 is an array of shape \(2, 64, 64\) "
+                                            "but its image is 64x64"):
         Segmenter().fit([image], [np.stack([strokes, strokes])])
-    with pytest.raises(PaintsegError, match="the stroke mask is 10x64"):
+    # sizes read width x height everywhere, as check_size and the CLI write them
+    with pytest.raises(PaintsegError, match="stroke mask 1 is 32x64 but its image is 64x64"):
+        Segmenter().fit([image], [strokes[:, :32]])
+    with pytest.raises(PaintsegError, match="the stroke mask is 64x10 but its image is 64x64"):
         seg.suggest(image, strokes=strokes[:10])

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import PaintsegError
+from .errors import PaintsegError, size_text
 from .files import atomic_write_text
 from .io import UNIT_TO_NM
 
@@ -179,8 +179,8 @@ def check_proba(proba, shape: tuple[int, int], n_classes: int, name: str = "prob
         raise PaintsegError(f"{name}: probability maps are (height, width, classes), "
                             f"got shape {p.shape}")
     if p.shape[:2] != tuple(shape):
-        raise PaintsegError(f"{name} is {p.shape[1]}x{p.shape[0]} but the mask is "
-                            f"{shape[1]}x{shape[0]}")
+        raise PaintsegError(f"{name} is {size_text(p.shape[:2])} but the mask is "
+                            f"{size_text(shape)}")
     if p.shape[2] != n_classes:
         raise PaintsegError(f"{name} holds {p.shape[2]} classes but the mask has {n_classes}")
     if not np.issubdtype(p.dtype, np.floating):

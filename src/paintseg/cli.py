@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.markup import escape  # messages name extras like 'paintseg[automl]'
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from .errors import PaintsegError
+from .errors import PaintsegError, size_text
 
 
 def _help_type(param, ctx) -> str | None:
@@ -394,8 +394,8 @@ def _stats_inputs(masks: list[Path], probas: list[Path], images: list[Path],
         if images:
             picture = read_image(images[i if len(images) > 1 else 0])
             if picture.shape != read.frames[0].shape:
-                _fail(f"{picture.name} is {picture.shape[1]}x{picture.shape[0]} but {path.name} "
-                      f"is {read.frames[0].shape[1]}x{read.frames[0].shape[0]}")
+                _fail(f"{picture.name} is {size_text(picture.shape)} but {path.name} "
+                      f"is {size_text(read.frames[0].shape)}")
             cal = image_calibration(picture) if image_calibration(picture).known else cal
         if explicit is not None:
             cal = explicit

@@ -9,6 +9,15 @@ class PaintsegError(ValueError):
     """A problem with the user's input (file, mask, model, option)."""
 
 
+def size_text(shape) -> str:
+    """An array's size as messages name it: width x height, as image sizes are written
+    ("1024x768" for 768 rows of 1024 pixels); any other number of axes as a shape."""
+    dims = tuple(int(n) for n in shape)
+    if len(dims) == 2:
+        return f"{dims[1]}x{dims[0]}"
+    return f"an array of shape {dims}"
+
+
 class PaintsegWarning(UserWarning):
     """Something the user should know about a result that still went ahead."""
 

@@ -41,7 +41,7 @@ import numpy as np
 from sklearn.base import clone
 
 from .classifiers import make_classifier, sized_for
-from .errors import PaintsegError
+from .errors import PaintsegError, size_text
 from .grouped_cv import even_over_strokes, full_proba, stroke_folds, strokes_per_class
 from .probabilities import uncertainty
 
@@ -247,8 +247,8 @@ def suggest_regions(proba: np.ndarray, strokes: np.ndarray | None = None, n: int
     is sure everywhere (which does not mean it is right).
     """
     if strokes is not None and np.shape(strokes) != proba.shape[:2]:
-        raise PaintsegError(f"the stroke mask is {'x'.join(map(str, np.shape(strokes)))} but its "
-                            f"image is {proba.shape[0]}x{proba.shape[1]}")
+        raise PaintsegError(f"the stroke mask is {size_text(np.shape(strokes))} but its "
+                            f"image is {size_text(proba.shape[:2])}")
     if n < 1:
         return []
     unsure = uncertainty(proba)

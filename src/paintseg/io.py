@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import PaintsegError, PaintsegWarning
+from .errors import PaintsegError, PaintsegWarning, size_text
 from .files import atomic_write_bytes
 
 #: Images above this many pixels are refused before decoding. Override with the
@@ -109,11 +109,11 @@ def check_size(shape, name: str, max_pixels: int) -> None:
     h, w = int(shape[0]), int(shape[1])
     if h * w > max_pixels:
         raise PaintsegError(
-            f"{name} is {w}x{h} pixels, over the limit of {max_pixels:,} "
+            f"{name} is {size_text((h, w))} pixels, over the limit of {max_pixels:,} "
             "(set PAINTSEG_MAX_PIXELS to raise it)"
         )
     if h < 2 or w < 2:
-        raise PaintsegError(f"{name} is {w}x{h} pixels: too small to segment")
+        raise PaintsegError(f"{name} is {size_text((h, w))} pixels: too small to segment")
 
 
 def to_uint8(image: np.ndarray) -> np.ndarray:

@@ -37,7 +37,7 @@ from .edges import (
     separable_pairs,
     snap_to_edges,
 )
-from .errors import PaintsegError, PaintsegWarning
+from .errors import PaintsegError, PaintsegWarning, size_text
 from .features import (
     INTENSITY_CENTRES,
     FeatureSpec,
@@ -145,8 +145,8 @@ def labelled_pixels(
         mask = np.asarray(mask)
         if mask.shape != image.shape:
             raise PaintsegError(
-                f"stroke mask {index + 1} is {'x'.join(map(str, mask.shape)) or 'not an array'} "
-                f"but its image is {image.shape[0]}x{image.shape[1]}"
+                f"stroke mask {index + 1} is {size_text(mask.shape) if mask.ndim else 'not an array'} "
+                f"but its image is {size_text(image.shape)}"
             )
         band, row_of = painted_rows(mask)
         # the painted pixels' coordinates, row-major: every later step reads only them

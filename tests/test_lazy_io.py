@@ -118,3 +118,17 @@ def test_a_small_image_can_be_written_to_zarr_again(big, tmp_path):
     mask = zarr.open_array(str(tmp_path / "small.zarr"), mode="r")
     np.testing.assert_array_equal(mask[:], seg.predict(read_image(small)))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["small.tif", "small.zarr"]
+
+
+def test_a_stack_predicted_to_zarr_lands_in_the_store(big, tmp_path):
+    """A stack's masks go into the .zarr store asked for, one frame per plane, and
+    nothing is written beside it (a .tif of the same stem might be an input)."""
+    root, _, pixels, seg = big
+    frames = np.stack([pixels[:200, :240], pixels[200:400, :240]]).astype(np.float32)
+    tifffile.imwrite(tmp_path / "stack.tif", frames, photometric="minisblack")
+    r = _predict(root / "model.paintseg", tmp_path / "stack.tif", "--out", tmp_path / "masks.zarr")
+    assert r.returncode == 0, r.stderr
+    store = zarr.open_array(str(tmp_path / "masks.zarr"), mode="r")
+    assert store.shape == (2, 200, 240)
+    np.testing.assert_array_equal(store[1], seg.predict(frames[1]))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["masks.zarr", "stack.tif"]

@@ -26,7 +26,15 @@ from .cluster import check_workers, connect_scheduler
 from .errors import PaintsegError
 from .files import atomic_write_bytes
 from .io import SUPPORTED_SUFFIXES, Image, encode_mask, encode_probabilities, read_frames
-from .lazy_io import ZARR_SUFFIX, LazyImage, is_zarr, open_lazy, write_label_array, write_label_tiles
+from .lazy_io import (
+    ZARR_SUFFIX,
+    LazyImage,
+    is_zarr,
+    open_lazy,
+    write_label_array,
+    write_label_stack,
+    write_label_tiles,
+)
 from .segmenter import Segmenter, label_dtype, labels_from_proba
 from .tiles import DEFAULT_TILE, predict_tiles, tile_side
 from .tiles import predict as tiled_labels
@@ -142,11 +150,14 @@ def _stream_mask(seg: Segmenter, image: LazyImage, target: Path, tile: int) -> P
 def _write_outputs(seg: Segmenter, labels: list[np.ndarray], probas: list[np.ndarray],
                    target: Path) -> list[Path]:
     colours = dict(zip(seg.classes_.tolist(), seg.class_colours_, strict=True))
-    if len(labels) > 1:  # a stack: one multi-page TIFF of masks, frame by frame
+    if len(labels) > 1:  # a stack: one multi-page TIFF (or 3-D Zarr array) of masks
         if len({m.shape for m in labels}) > 1:
             raise PaintsegError(f"{target.name}: the frames differ in size; cannot stack their masks")
-        target = target.with_suffix(".tif")
-        atomic_write_bytes(target, _tiff_stack(labels))
+        if target.suffix.lower() == ZARR_SUFFIX:
+            write_label_stack(target, labels)
+        else:
+            target = target.with_suffix(".tif")
+            atomic_write_bytes(target, _tiff_stack(labels))
     elif target.suffix.lower() == ZARR_SUFFIX:
         write_label_array(target, labels[0])
     else:
@@ -169,7 +180,8 @@ def proba_path(target: Path) -> Path:
 
 def output_paths(target: Path, *, proba: bool = False) -> list[Path]:
     """Every path a job of mask path ``target`` may write: the mask, its multi-page TIFF
-    form for a stack (not for a Zarr store), and its probabilities when asked."""
+    form for a stack (a Zarr store holds a stack itself), and its probabilities when
+    asked."""
     paths = [target] if target.suffix.lower() == ZARR_SUFFIX else [target, target.with_suffix(".tif")]
     return paths + [proba_path(target)] if proba else paths
 

@@ -217,6 +217,20 @@ def write_label_array(target: Path, labels: np.ndarray, side: int = 1024) -> Pat
     return write_label_tiles(target, labels.shape, side, labels.dtype, tiles)
 
 
+def write_label_stack(target: Path, frames: list[np.ndarray], side: int = 1024) -> Path:
+    """Write a stack's masks (frames of one size) as one (frames, rows, columns) Zarr
+    array, a frame per chunk row: what a ``.zarr`` target holds for a stack."""
+    import zarr
+
+    n, (h, w) = len(frames), frames[0].shape
+    with _renamed_on_success(target) as part:
+        array = zarr.open_array(str(part), mode="w", shape=(n, h, w),
+                                chunks=(1, min(side, h), min(side, w)), dtype=frames[0].dtype)
+        for i, frame in enumerate(frames):
+            array[i] = frame
+    return target
+
+
 def _write_zarr(target: Path, shape, side: int, dtype, tiles: Iterable[np.ndarray]) -> Path:
     import zarr
 

@@ -168,9 +168,9 @@ def test_app_serves_with_one_clean_line(tmp_path):
 def test_train_names_the_borders_that_follow_the_edges(tmp_path):
     """Plates of three brightnesses: every pair of classes has its borders on the
     image's edges, and ``--no-edges`` trains a model without them."""
+    from paintseg import Segmenter
     from paintseg.demo import make_plates_image, simulate_strokes
     from paintseg.io import write_tiff_image
-    from paintseg.model_io import load_segmenter
 
     made = make_plates_image(192, 0)
     write_tiff_image(tmp_path / "plates.tif", made.image, None)
@@ -179,13 +179,13 @@ def test_train_names_the_borders_that_follow_the_edges(tmp_path):
     r = run(*args, tmp_path / "a.paintseg")
     assert r.returncode == 0, r.stderr
     assert "borders on the image's edges: " in r.stdout
-    model = load_segmenter(tmp_path / "a.paintseg")
+    model = Segmenter.load(tmp_path / "a.paintseg")
     assert model.edge_pairs_ == [(0, 1), (0, 2), (1, 2)]
     assert f"(edges read at up to {model.edge_sigma_:g} px)" in r.stdout
     r = run(*args, tmp_path / "b.paintseg", "--no-edges")
     assert r.returncode == 0, r.stderr
     assert "borders on the image's edges" not in r.stdout
-    assert load_segmenter(tmp_path / "b.paintseg").edge_pairs_ == []
+    assert Segmenter.load(tmp_path / "b.paintseg").edge_pairs_ == []
 
 
 def test_an_output_over_an_input_is_refused_and_the_input_kept(trained, tmp_path):

@@ -14,7 +14,7 @@ from paintseg.edges import (
     snap_to_edges,
     structure_bound,
 )
-from paintseg.model_io import segmenter_from_bytes, segmenter_to_bytes
+from paintseg.model_io import segmenter_to_bytes
 
 
 def _mean_iou(pred, truth):
@@ -79,7 +79,7 @@ def test_separable_pairs_compares_brightness_spread_with_the_difference():
 def test_the_pairs_travel_in_the_model_file(plates):
     image, _, strokes = plates
     seg = Segmenter(estimate=False).fit([image], [strokes])
-    loaded = segmenter_from_bytes(segmenter_to_bytes(seg))
+    loaded = Segmenter.from_bytes(segmenter_to_bytes(seg))
     assert loaded.edge_pairs_ == seg.edge_pairs_ and loaded.snap_to_edges
     np.testing.assert_array_equal(loaded.predict(image), seg.predict(image))
 
@@ -158,7 +158,7 @@ def test_a_noisy_image_has_its_edges_read_at_a_coarser_scale():
     adaptive = _mean_iou(seg.predict(image), truth)
     seg.edge_sigma_ = 1.0
     assert adaptive >= _mean_iou(seg.predict(image), truth) + 0.008
-    loaded = segmenter_from_bytes(segmenter_to_bytes(Segmenter(estimate=False).fit([image], [strokes])))
+    loaded = Segmenter.from_bytes(segmenter_to_bytes(Segmenter(estimate=False).fit([image], [strokes])))
     assert loaded.edge_sigma_ >= 1.5
 
 

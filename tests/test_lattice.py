@@ -13,7 +13,7 @@ from paintseg.demo import make_stem_image, simulate_strokes
 from paintseg.errors import PaintsegWarning
 from paintseg.features import estimate_lattice_period
 from paintseg.io import Image, read_image
-from paintseg.model_io import segmenter_from_bytes, segmenter_to_bytes
+from paintseg.model_io import segmenter_to_bytes
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 from generators import add_columns, probe_image, square_columns  # noqa: E402
@@ -228,7 +228,7 @@ def test_a_lattice_that_is_the_packing_of_painted_particles_is_not_followed(demo
     assert seg.spec_.period is None and seg.lattice_.periods == found.periods
     said = seg.lattice_.describe()
     assert "not followed" in said and "spacing of painted objects" in said
-    assert segmenter_from_bytes(segmenter_to_bytes(seg)).lattice_.describe() == said
+    assert Segmenter.from_bytes(segmenter_to_bytes(seg)).lattice_.describe() == said
     assert not any(name.startswith(("symmetry", "lattice_1P")) for name in seg.spec_.channel_names())
     # the same particles painted with strokes across several periods keep the lattice
     across = strokes.copy()

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from paintseg import PaintsegError, Segmenter
-from paintseg.model_io import segmenter_from_bytes, segmenter_to_bytes
+from paintseg.model_io import segmenter_to_bytes
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +43,7 @@ def _with_meta(model_bytes, change) -> bytes:
 
 
 def test_a_good_model_round_trips(model_bytes, demo256):
-    seg = segmenter_from_bytes(model_bytes)
+    seg = Segmenter.from_bytes(model_bytes)
     assert seg.predict(demo256[0].image).shape == demo256[0].image.shape
 
 
@@ -55,15 +55,15 @@ def test_a_model_saved_before_the_median_centre_predicts_as_it_was_trained(model
     from paintseg.tiles import predict_proba as tiled_proba
 
     image = demo256[0].image
-    older = segmenter_from_bytes(_with_meta(model_bytes, lambda m: m.pop("intensity_centre")))
+    older = Segmenter.from_bytes(_with_meta(model_bytes, lambda m: m.pop("intensity_centre")))
     assert older.intensity_centre_ == "range"
     assert older.value_range_for(image) == pytest.approx(np.percentile(image, [0.5, 99.5]),
                                                          rel=1e-5)
-    assert segmenter_from_bytes(model_bytes).intensity_centre_ == "trimmed"
+    assert Segmenter.from_bytes(model_bytes).intensity_centre_ == "trimmed"
     as_then = older.predict_proba(image, value_range=intensity_range(image, "range"))
     np.testing.assert_allclose(older.predict_proba(image), as_then, atol=1e-6)
     np.testing.assert_allclose(tiled_proba(older, image, tile=128), as_then, atol=1e-5)
-    median = segmenter_from_bytes(_with_meta(model_bytes, lambda m: m.update(intensity_centre="median")))
+    median = Segmenter.from_bytes(_with_meta(model_bytes, lambda m: m.update(intensity_centre="median")))
     assert median.value_range_for(image) == intensity_range(image, "median")
     assert median.value_range_for(image) != intensity_range(image)
 
@@ -71,7 +71,7 @@ def test_a_model_saved_before_the_median_centre_predicts_as_it_was_trained(model
 @pytest.mark.parametrize("key", ["class_names", "classes", "features", "n_features", "class_colours"])
 def test_a_missing_key_is_named(model_bytes, key):
     with pytest.raises(PaintsegError, match=f"lacks '{key}'"):
-        segmenter_from_bytes(_with_meta(model_bytes, lambda m: m.pop(key)))
+        Segmenter.from_bytes(_with_meta(model_bytes, lambda m: m.pop(key)))
 
 
 @pytest.mark.parametrize("key, value", [("classes", "1,2,3"), ("n_features", "63"),
@@ -89,7 +89,7 @@ def test_wrong_types_are_refused_in_one_line(model_bytes, key, value):
         meta[key] = value
 
     with pytest.raises(PaintsegError) as info:
-        segmenter_from_bytes(_with_meta(model_bytes, change))
+        Segmenter.from_bytes(_with_meta(model_bytes, change))
     assert "\n" not in str(info.value)
 
 
@@ -109,7 +109,7 @@ def test_a_zip_bomb_is_refused_before_it_is_read(model_bytes):
     peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t0 = time.perf_counter()
     with pytest.raises(PaintsegError, match="would unpack to 3072 MB"):
-        segmenter_from_bytes(bomb)
+        Segmenter.from_bytes(bomb)
     assert time.perf_counter() - t0 < 1.0
     grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before
     assert grown_kib < 200 * 1024
@@ -131,7 +131,7 @@ def test_fuzzed_model_files_end_in_a_clear_error(model_bytes, data):
             i = data.draw(st.integers(0, len(blob) - 1))
             blob[i] = data.draw(st.integers(0, 255))
     try:
-        seg = segmenter_from_bytes(bytes(blob))
+        seg = Segmenter.from_bytes(bytes(blob))
     except PaintsegError as exc:
         assert "\n" not in str(exc)
     else:

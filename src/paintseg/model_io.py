@@ -1,4 +1,6 @@
-"""The model file: a zip holding ``model.json`` and ``classifier.skops``.
+"""The model file: a zip holding ``model.json`` and ``classifier.skops``, written from
+a fitted ``Segmenter`` and read back checked (``Segmenter.load`` / ``from_bytes``
+build the model from what ``read_model`` returns, so this module needs no Segmenter).
 
 ``model.json`` carries everything a person or another program needs to know about
 the model (format version, FeatureSpec, class ids / names / colours, package
@@ -18,7 +20,9 @@ import os
 import platform
 import zipfile
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -27,7 +31,17 @@ from .edges import EDGE_SIGMA, EDGE_SIGMAS
 from .errors import PaintsegError
 from .features.intensity import INTENSITY_CENTRES
 from .files import atomic_write_bytes
-from .probabilities import MAX_SMOOTHING
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    """What a model file holds, checked: ``model.json`` (``meta``), its feature spec,
+    and the fitted classifier."""
+
+    meta: dict
+    features: Any
+    estimator: Any
+
 
 FORMAT = "paintseg-model"
 FORMAT_VERSION = 1
@@ -200,11 +214,12 @@ def _is_trusted(type_name: str) -> bool:
     return type_name in TRUSTED_TYPES or type_name.startswith(TRUSTED_PREFIXES)
 
 
-def segmenter_from_bytes(data: bytes, source: str = "model file"):
+def read_model(data: bytes, source: str = "model file") -> ModelFile:
+    """The checked contents of model bytes (``Segmenter.from_bytes`` builds the model
+    from them): one clear line for anything wrong, and no code from the file run."""
     import skops.io as sio
 
-    from .features import FeatureSpec, LatticeEstimate
-    from .segmenter import Segmenter
+    from .features import FeatureSpec
 
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
@@ -248,45 +263,20 @@ def segmenter_from_bytes(data: bytes, source: str = "model file"):
         if isinstance(exc, PaintsegError):
             raise PaintsegError(f"{source}: {exc}") from None
         raise PaintsegError(f"{source}: model.json 'features' is not a feature spec") from None
-    seg = Segmenter(
-        features=features,
-        classifier=meta.get("classifier", "random_forest"),
-        class_names=meta["class_names"],
-        class_colours=meta["class_colours"],
-        smoothing=min(float(meta.get("smoothing", 0.0)), MAX_SMOOTHING),  # older files: no cap
-        snap_to_edges=bool(meta.get("snap_to_edges", False)),
-        max_pixels_per_class=int(meta.get("max_pixels_per_class", 40_000)),
-        random_state=int(meta.get("random_state", 0)),
-    )
-    seg.spec_ = seg.features
-    seg.smoothing_ = float(seg.smoothing)
-    seg.edge_pairs_ = [(i, j) for i, j in meta.get("edge_pairs") or []]
-    seg.edge_sigma_ = float(meta.get("edge_sigma", EDGE_SIGMA))  # older models: 1 px
-    seg.intensity_centre_ = str(meta.get("intensity_centre", LEGACY_CENTRE))
-    lattice = meta.get("lattice") or {}
-    seg.period_nm_ = None if lattice.get("period_nm") is None else float(lattice["period_nm"])
-    seg.lattice_ = LatticeEstimate(seg.spec_.period, tuple(float(x) for x in lattice.get("found_px", [])),
-                                   float(lattice.get("strength", 0.0)), str(lattice.get("not_used", "")))
-    seg.estimator_ = estimator
-    seg.classes_ = np.asarray(meta["classes"], dtype=np.int64)
-    seg.class_names_ = list(meta["class_names"])
-    seg.class_colours_ = list(meta["class_colours"])
-    seg.n_features_in_ = int(meta["n_features"])
-    seg.training_summary_ = meta.get("training_summary", {})
-    seg.versions_ = meta.get("versions", {})
-    if seg.n_features_in_ != seg.spec_.n_features:
-        raise PaintsegError(f"{source} is inconsistent: its spec does not give {seg.n_features_in_} features")
-    return seg
+    n_features = int(meta["n_features"])
+    if n_features != features.n_features:
+        raise PaintsegError(f"{source} is inconsistent: its spec does not give {n_features} features")
+    return ModelFile(meta, features, estimator)
 
 
-def load_segmenter(path):
-    """The model in the file at ``path`` (``segmenter_from_bytes`` reads model bytes)."""
+def read_model_file(path) -> ModelFile:
+    """The checked contents of the model file at ``path`` (see ``read_model``)."""
     if not isinstance(path, str | os.PathLike):
         raise PaintsegError(f"expected a model file path, got {type(path).__name__} "
-                            "(model bytes: segmenter_from_bytes)")
+                            "(model bytes: Segmenter.from_bytes)")
     path = Path(path)
     if path.is_dir():
         raise PaintsegError(f"{path} is a folder, not a model file")
     if not path.is_file():
         raise PaintsegError(f"model file not found: {path}")
-    return segmenter_from_bytes(path.read_bytes(), source=str(path.name))
+    return read_model(path.read_bytes(), source=str(path.name))

@@ -33,7 +33,7 @@ from .errors import PaintsegError
 from .features import FeatureSpec
 from .files import atomic_write_bytes, atomic_write_text
 from .io import Image
-from .model_io import load_segmenter, segmenter_to_bytes
+from .model_io import segmenter_to_bytes
 from .segmenter import Segmenter
 
 PROJECT_FORMAT = "paintseg-project"
@@ -105,7 +105,7 @@ def read_project(folder: Path | str) -> Project:
         raise PaintsegError(f"{folder / PROJECT_FILE}: malformed project ({exc})") from None
     project.current = min(max(project.current, 0), max(len(project.images) - 1, 0))
     if meta.get("model"):
-        project.model = load_segmenter(folder / MODEL_FILE)
+        project.model = Segmenter.load(folder / MODEL_FILE)
     return project
 
 

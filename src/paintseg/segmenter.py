@@ -51,6 +51,7 @@ from .features import (
 )
 from .io import as_image, is_signal, read_mask
 from .lattice_borders import smooth_at_lattice_resolution, smoothing_sigma
+from .model_io import LEGACY_CENTRE, ModelFile, read_model, read_model_file, save_segmenter
 from .probabilities import MAX_SMOOTHING, smooth_probabilities
 
 PREDICT_CHUNK = 262_144  # pixels per classifier call: bounds peak memory
@@ -500,16 +501,52 @@ class Segmenter(BaseEstimator):
     # -- persistence ---------------------------------------------------------------
     def save(self, path) -> None:
         """Write the model file (JSON metadata + skops classifier, in one zip)."""
-        from .model_io import save_segmenter
-
         save_segmenter(self, path)
 
     @classmethod
     def load(cls, path) -> Segmenter:
         """Read a model file written by ``save``; never executes code from it."""
-        from .model_io import load_segmenter
+        return cls._from_model_file(read_model_file(path))
 
-        return load_segmenter(path)
+    @classmethod
+    def from_bytes(cls, data: bytes, source: str = "model file") -> Segmenter:
+        """The model in the bytes of a model file (an upload); ``source`` names it in
+        messages."""
+        return cls._from_model_file(read_model(data, source))
+
+    @classmethod
+    def _from_model_file(cls, model: ModelFile) -> Segmenter:
+        """A fitted Segmenter from a checked model file (``model_io.read_model``)."""
+        meta = model.meta
+        seg = cls(
+            features=model.features,
+            classifier=meta.get("classifier", "random_forest"),
+            class_names=meta["class_names"],
+            class_colours=meta["class_colours"],
+            smoothing=min(float(meta.get("smoothing", 0.0)), MAX_SMOOTHING),  # older: no cap
+            snap_to_edges=bool(meta.get("snap_to_edges", False)),
+            max_pixels_per_class=int(meta.get("max_pixels_per_class", 40_000)),
+            random_state=int(meta.get("random_state", 0)),
+        )
+        seg.spec_ = seg.features
+        seg.smoothing_ = float(seg.smoothing)
+        seg.edge_pairs_ = [(i, j) for i, j in meta.get("edge_pairs") or []]
+        seg.edge_sigma_ = float(meta.get("edge_sigma", EDGE_SIGMA))  # older models: 1 px
+        seg.intensity_centre_ = str(meta.get("intensity_centre", LEGACY_CENTRE))
+        lattice = meta.get("lattice") or {}
+        seg.period_nm_ = None if lattice.get("period_nm") is None else float(lattice["period_nm"])
+        seg.lattice_ = LatticeEstimate(seg.spec_.period,
+                                       tuple(float(x) for x in lattice.get("found_px", [])),
+                                       float(lattice.get("strength", 0.0)),
+                                       str(lattice.get("not_used", "")))
+        seg.estimator_ = model.estimator
+        seg.classes_ = np.asarray(meta["classes"], dtype=np.int64)
+        seg.class_names_ = list(meta["class_names"])
+        seg.class_colours_ = list(meta["class_colours"])
+        seg.n_features_in_ = int(meta["n_features"])
+        seg.training_summary_ = meta.get("training_summary", {})
+        seg.versions_ = meta.get("versions", {})
+        return seg
 
 
 def _fit_quietly(estimator, X: np.ndarray, y: np.ndarray) -> None:

@@ -28,7 +28,7 @@ from ..errors import PaintsegError
 from ..features import FeatureSpec, LatticeEstimate, estimate_lattice_period, resolve_spec
 from ..guidance import suggest_regions
 from ..io import Image, encode_mask, encode_probabilities, read_frames_bytes, read_mask
-from ..model_io import segmenter_from_bytes, segmenter_to_bytes
+from ..model_io import segmenter_to_bytes
 from ..project import Project, ProjectImage, ProjectWriter, is_project, read_project
 from ..segmenter import Segmenter, labels_from_proba
 from ..tiles import PREVIEW_TREES, preview_proba
@@ -565,7 +565,7 @@ class Session:
             self._install(seg)
 
     def import_model(self, data: bytes, filename: str) -> None:
-        self.use_model(segmenter_from_bytes(data, source=filename))
+        self.use_model(Segmenter.from_bytes(data, source=filename))
 
     # -- exports ----------------------------------------------------------------------
     def _require_result(self, index: int | None = None) -> Result:

@@ -210,6 +210,19 @@ class FilterContext:
             self._cache[key] = (energies, band["to_coarse"])
         return self._cache[key]
 
+    def inside(self, shape: tuple[int, int], to_coarse: np.ndarray) -> np.ndarray:
+        """1 on the samples of a band's coarse grid (``shape``, mapped by ``to_coarse``)
+        that lie on the image, 0 on those in the reflected padding around it."""
+        key = ("inside", shape, to_coarse.tobytes())
+        if key not in self._cache:
+            h, w = self.image.shape
+            rows = (np.arange(shape[0]) - to_coarse[1, 2]) / to_coarse[1, 1]  # image rows
+            cols = (np.arange(shape[1]) - to_coarse[0, 2]) / to_coarse[0, 0]
+            on_rows = (rows > -0.5) & (rows < h - 0.5)
+            on_cols = (cols > -0.5) & (cols < w - 0.5)
+            self._cache[key] = (on_rows[:, None] & on_cols[None, :]).astype(np.float32)
+        return self._cache[key]
+
     def upsample(self, coarse: np.ndarray, to_coarse: np.ndarray) -> np.ndarray:
         """Bilinearly resample a coarse-grid channel back onto the image pixels."""
         h, w = self.image.shape
@@ -222,6 +235,19 @@ def _smooth_coarse(x: np.ndarray, sigma: float) -> np.ndarray:
         return x
     k = gaussian_kernel_1d(sigma)
     return cv2.sepFilter2D(x, cv2.CV_32F, k, k, borderType=BORDER)
+
+
+def _window_mean(x: np.ndarray, sigma: float, inside: np.ndarray) -> np.ndarray:
+    """A lattice descriptor averaged over a Gaussian window on the coarse grid, from
+    the samples on the image alone (``FilterContext.inside``). The padding mirrors the
+    image, and a mirrored lattice has other orientations and the opposite handedness:
+    averaged in, it made a crystal near the image's edges look disordered out to a
+    period or two (within two periods of the edge, the error rate was 1.4-2.7 times
+    that elsewhere on 7 of 14 STEM images)."""
+    if sigma < 0.3:
+        return x
+    weight = _smooth_coarse(inside, sigma)
+    return _smooth_coarse(x * inside, sigma) / np.maximum(weight, np.float32(1e-6))
 
 
 # -- families ----------------------------------------------------------------------
@@ -354,7 +380,11 @@ def _lattice(ctx, s, spec):
     """
     energies, to_coarse = ctx.band_energies(s, spec.orientations)
     sigma = LATTICE_WINDOW * s * to_coarse[0, 0]
-    smoothed = [_smooth_coarse(e, sigma) for e in energies]
+    if spec.period is None:  # a texture band: its mirror image has the same statistics
+        smoothed = [_smooth_coarse(e, sigma) for e in energies]
+    else:  # a lattice: its mirror image has other orientations (``_window_mean``)
+        inside = ctx.inside(energies[0].shape, to_coarse)
+        smoothed = [np.maximum(_window_mean(e, sigma, inside), 0) for e in energies]
     total = np.sum(smoothed, axis=0)
     peak = np.max(smoothed, axis=0)
     anisotropy = (peak * len(smoothed) / np.maximum(total, 1e-12)).astype(np.float32)
@@ -401,6 +431,7 @@ def _symmetry(ctx, s, spec):
     yy = (np.arange(mh, dtype=np.float64) * fh / mh)[:, None]
     xx = (np.arange(mw, dtype=np.float64) * fw / mw)[None, :]
     sigma = SYMMETRY_WINDOW * s * band["to_coarse"][0, 0]
+    inside = ctx.inside((mh, mw), band["to_coarse"])
     best_strength = best_coherence = best_chirality = None
     step = n // 6  # orientations per 30 degrees
     for k in range(2 * step):  # triplet starts covering 0..60 degrees
@@ -411,9 +442,9 @@ def _symmetry(ctx, s, spec):
         if da or dx:  # remove what integer demodulation left of the carrier
             triple = triple * np.exp(2j * np.pi * (da * yy / fh + dx * xx / fw)).astype(
                 np.complex64)
-        re = _smooth_coarse(np.ascontiguousarray(triple.real, np.float32), sigma)
-        im = _smooth_coarse(np.ascontiguousarray(triple.imag, np.float32), sigma)
-        mag = _smooth_coarse(np.abs(triple).astype(np.float32), sigma)
+        re = _window_mean(np.ascontiguousarray(triple.real, np.float32), sigma, inside)
+        im = _window_mean(np.ascontiguousarray(triple.imag, np.float32), sigma, inside)
+        mag = _window_mean(np.abs(triple).astype(np.float32), sigma, inside)
         strength = np.hypot(re, im)
         coherence = strength / np.maximum(mag, 1e-20)
         chirality = np.abs(im) / np.maximum(strength, 1e-20)

@@ -219,7 +219,7 @@ def write_label_array(target: Path, labels: np.ndarray, side: int = 1024) -> Pat
 
 def write_label_stack(target: Path, frames: list[np.ndarray], side: int = 1024) -> Path:
     """Write a stack's masks (frames of one size) as one (frames, rows, columns) Zarr
-    array, a frame per chunk row: what a ``.zarr`` target holds for a stack."""
+    array chunked one frame at a time: what a ``.zarr`` target holds for a stack."""
     import zarr
 
     n, (h, w) = len(frames), frames[0].shape

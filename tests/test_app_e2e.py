@@ -172,6 +172,15 @@ def test_lattice_period_is_shown_and_can_be_overridden(app):
     page.fill("#lattice-period", "8")
     page.press("#lattice-period", "Enter")
     page.wait_for_function("() => document.querySelector('#lattice-info').innerText.includes('8 px')")
+    # a value the browser would once have called invalid (below 2, off a 0.1 step) is
+    # refused by the server in words, and the override of 8 px stays
+    page.fill("#lattice-period", "0")
+    page.press("#lattice-period", "Enter")
+    page.wait_for_function("() => document.querySelector('#message').innerText.includes('0 px')")
+    assert "lattice period 0 px is outside 2-256 px" in app.message()
+    assert "8 px" in info.inner_text()
+    page.fill("#lattice-period", "8")
+    page.press("#lattice-period", "Enter")
     app.paint_demo_strokes()
     app.train()
     page.wait_for_function(

@@ -250,3 +250,17 @@ def test_a_mask_holding_nan_or_an_image_is_refused(trained, tmp_path):
     assert "not NaN" in _one_line_error(run("train", image, "-l", tmp_path / "nan.tif", "-o", out))
     assert "is the stroke mask an image?" in _one_line_error(run("train", image, "-l", image, "-o", out))
     assert not out.exists()
+
+
+def test_a_port_that_cannot_be_served_is_one_line(tmp_path):
+    """A port out of range (the socket would wrap 99999 to another port) or already
+    taken gives one line and a non-zero exit, not the server's traceback."""
+    import socket
+
+    assert "from 1 to 65535" in _one_line_error(run("app", "--port", 99999, "--no-browser"))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        r = run("app", "--port", port, "--no-browser", "--data-dir", tmp_path)
+        assert f"cannot serve on 127.0.0.1:{port}" in _one_line_error(r)

@@ -576,6 +576,8 @@ def run_app(
         _fail("--expire-hours must be positive")
     if processes is not None and not 0 <= processes <= 64:
         _fail("--processes must be between 0 and 64")
+    if not 1 <= port <= 65535:  # the socket would wrap it to another port
+        _fail(f"--port {port} is not a port: give one from 1 to 65535")
     serve(images or [], host=host, port=port, debug=debug, open_browser=not no_browser,
           data_dir=data_dir, project_dir=project, expire_hours=expire_hours,
           processes=processes)

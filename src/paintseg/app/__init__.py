@@ -9,6 +9,8 @@ import threading
 import webbrowser
 from pathlib import Path
 
+from ..errors import PaintsegError
+
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
@@ -61,7 +63,13 @@ def serve(images, host: str = "127.0.0.1", port: int = 8050, debug: bool = False
     if debug:
         app.run(host=host, port=port, debug=True)
         return
-    server = wsgi_server(app, host, port, threads)
+    try:
+        server = wsgi_server(app, host, port, threads)
+    except (OSError, ValueError) as exc:  # port taken, no such host, not allowed
+        if app.paintseg_store.workers is not None:
+            app.paintseg_store.workers.close()
+        detail = getattr(exc, "strerror", None) or str(exc) or exc.__class__.__name__
+        raise PaintsegError(f"cannot serve on {host}:{port}: {detail}") from None
     print(f"paintseg is running at {url}  (Ctrl-C to stop)", flush=True)
     if host not in LOOPBACK:
         print(f"warning: serving on {host}: anyone who can reach this machine can open the app, "

@@ -116,7 +116,7 @@ def features_panel() -> html.Details:
         html.Div([
             html.Label("Lattice period (px)", className="field-label inline",
                        htmlFor="lattice-period"),
-            dcc.Input(id="lattice-period", type="number", placeholder="auto", min=2, step=0.1,
+            dcc.Input(id="lattice-period", type="number", placeholder="auto", step="any",
                       debounce=True, className="number-input"),
         ], className="row"),
         html.Div(id="lattice-info", className="hint"),
@@ -191,7 +191,7 @@ def export_panel() -> html.Details:
         ], className="button-grid"),
         html.Div([
             html.Label("Training tiles", className="field-label inline"),
-            dcc.Input(id="tile-size", type="number", min=16, max=8192, step=16, value=256,
+            dcc.Input(id="tile-size", type="number", step=1, value=256,
                       className="num-input"),
             html.Span("px", className="hint"),
             html.Button("Export tiles (zip)", id="export-tiles", className="btn"),

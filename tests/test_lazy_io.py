@@ -132,3 +132,14 @@ def test_a_stack_predicted_to_zarr_lands_in_the_store(big, tmp_path):
     assert store.shape == (2, 200, 240)
     np.testing.assert_array_equal(store[1], seg.predict(frames[1]))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["masks.zarr", "stack.tif"]
+
+
+def test_a_zarr_stack_holds_class_ids_that_only_later_frames_use(tmp_path):
+    """Each frame's mask takes the smallest type its own ids fit: a class id above 255
+    seen only in a later frame must not wrap in a store typed by the first frame."""
+    from paintseg.lazy_io import write_label_stack
+
+    frames = [np.ones((8, 8), np.uint8), np.full((8, 8), 300, np.uint16)]
+    write_label_stack(tmp_path / "m.zarr", frames)
+    store = zarr.open_array(str(tmp_path / "m.zarr"), mode="r")
+    assert store.dtype == np.uint16 and int(store[1, 0, 0]) == 300

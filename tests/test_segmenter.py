@@ -330,7 +330,7 @@ def test_stroke_masks_may_be_paths_and_a_wrong_shape_is_named(tmp_path):
     with pytest.raises(PaintsegError, match=r"stroke mask 1 is an array of shape \(2, 64, 64\) "
                                             "but its image is 64x64"):
         Segmenter().fit([image], [np.stack([strokes, strokes])])
-    # sizes read width x height everywhere, as check_size and the CLI write them
+    # sizes read width x height, as check_size and the CLI write them
     with pytest.raises(PaintsegError, match="stroke mask 1 is 32x64 but its image is 64x64"):
         Segmenter().fit([image], [strokes[:, :32]])
     with pytest.raises(PaintsegError, match="the stroke mask is 64x10 but its image is 64x64"):

@@ -99,7 +99,8 @@ def predict_file(seg: Segmenter, source: Path, target: Path, *, proba: bool = Fa
                  tile: int = DEFAULT_TILE,
                  on_frame: Callable[[Image, np.ndarray], None] | None = None) -> FileOutcome:
     """Predict every frame of ``source`` and write its mask (a stack of masks as a
-    multi-page TIFF) and, if asked, its probabilities; errors become the outcome."""
+    multi-page TIFF, or as a 3-D array in a ``.zarr`` target) and, if asked, its
+    probabilities; errors become the outcome."""
     outcome = FileOutcome(Path(source))
     try:
         wants_proba = proba or on_frame is not None

@@ -223,9 +223,10 @@ def write_label_stack(target: Path, frames: list[np.ndarray], side: int = 1024) 
     import zarr
 
     n, (h, w) = len(frames), frames[0].shape
+    dtype = np.result_type(*frames)  # each frame's own type fits only its own labels
     with _renamed_on_success(target) as part:
         array = zarr.open_array(str(part), mode="w", shape=(n, h, w),
-                                chunks=(1, min(side, h), min(side, w)), dtype=frames[0].dtype)
+                                chunks=(1, min(side, h), min(side, w)), dtype=dtype)
         for i, frame in enumerate(frames):
             array[i] = frame
     return target

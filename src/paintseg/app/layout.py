@@ -191,7 +191,7 @@ def export_panel() -> html.Details:
         ], className="button-grid"),
         html.Div([
             html.Label("Training tiles", className="field-label inline"),
-            dcc.Input(id="tile-size", type="number", step=1, value=256,
+            dcc.Input(id="tile-size", type="number", step="any", value=256,
                       className="num-input"),
             html.Span("px", className="hint"),
             html.Button("Export tiles (zip)", id="export-tiles", className="btn"),

@@ -1,7 +1,7 @@
 """What the page shows of a session: the addresses of its pictures (and of a live
 preview of the part on screen), the class list with its counts and fractions, the
-image's size line and the training status line. The callbacks of every panel build
-their outputs from these."""
+image's size line and the training status line: what the server's and the painting
+panel's callbacks build their outputs from."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from ..errors import PaintsegError
+from ..errors import PaintsegError, size_text
 from ..io import content_digest
 from .filters import iter_channels
 from .intensity import INTENSITY_CENTRES, intensity_range, normalise
@@ -68,7 +68,7 @@ def compute_features(
     if np.ndim(image) != 2:
         raise PaintsegError(f"expected a 2-D grey image, got shape {np.shape(image)}")
     if min(np.shape(image)) < 2:
-        raise PaintsegError(f"image of {image.shape[0]}x{image.shape[1]} pixels is too small")
+        raise PaintsegError(f"image of {size_text(np.shape(image))} pixels is too small")
     spec = resolve_spec(features)
     if spec.adaptive:
         spec = adapt_to_lattice(spec, estimate_lattice_period(image).period)

@@ -468,6 +468,31 @@ def test_upload_switch_images_and_train_on_both(app, tmp_path):
     assert "2 classes" in page.locator("#train-status").inner_text()
 
 
+def test_the_same_file_chosen_again_is_read_again(app, tmp_path):
+    """A retry of a failed upload, or a second copy of an image, gets an answer: the
+    browser fires nothing for the same file chosen again in the same input."""
+    page = app.page
+    (tmp_path / "broken.tif").write_bytes(b"II*\x00" + b"\x08\x00\x00\x00" + b"\xff" * 64)
+    second = tmp_path / "second.png"
+    write_mask(second, np.full((64, 80), 100, np.uint8))
+    for name, expected in [("broken.tif", "cannot read image"), ("second.png", "opened")]:
+        page.set_input_files("#upload-image input", str(tmp_path / name))
+        page.wait_for_function(
+            f"() => document.querySelector('#message').innerText.includes({expected!r})",
+            timeout=20_000)
+    for _ in range(2):  # the same file twice in a row: each time it opens, and is shown
+        page.click("#image-select")
+        page.get_by_role("option").first.click()
+        page.wait_for_function(
+            "() => document.querySelector('#image-meta').innerText.startsWith('512')")
+        page.set_input_files("#upload-image input", str(second))
+        page.wait_for_function(
+            "() => document.querySelector('#image-meta').innerText.startsWith('80')",
+            timeout=20_000)
+    assert "second.png" in page.locator("#image-select").inner_text()
+    assert not app.errors, app.errors
+
+
 def test_a_stack_opens_with_a_frame_slider_and_trains_on_every_painted_frame(app, tmp_path):
     import tifffile
 

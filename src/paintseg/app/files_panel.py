@@ -11,6 +11,7 @@ import dash
 from dash import Input, Output, State, ctx, no_update
 
 from ..errors import PaintsegError
+from .layout import file_input
 from .messages import error as _error
 from .messages import message as _message
 
@@ -32,23 +33,21 @@ def register_files(app: dash.Dash, store) -> None:
     """Uploads, imports and exports of a session."""
     session_or_raise = store.require
 
-    # Oversized files are stopped in the browser, before they are sent.
+    # Oversized files are stopped in the browser, before they are sent: only their names
+    # and sizes go on to the server, which answers for every file of the drop.
     app.clientside_callback(
         """function(contents, names, limitMb) {
-            if (!contents) return [window.dash_clientside.no_update, window.dash_clientside.no_update];
-            const keep = {contents: [], names: []}, refused = [];
+            if (!contents) return window.dash_clientside.no_update;
+            const checked = {contents: [], names: [], refused: []};
             contents.forEach(function (c, i) {
                 const mb = (c.length - c.indexOf(",") - 1) * 0.75 / 1048576;
-                if (mb > limitMb) refused.push(names[i] + " is " + Math.round(mb) +
+                if (mb > limitMb) checked.refused.push(names[i] + " is " + Math.round(mb) +
                     " MB, over the upload limit of " + limitMb + " MB");
-                else { keep.contents.push(c); keep.names.push(names[i]); }
+                else { checked.contents.push(c); checked.names.push(names[i]); }
             });
-            const msg = refused.length ? {type: "Span", namespace: "dash_html_components",
-                props: {children: refused.join("; "), className: "msg msg-error"}}
-                : window.dash_clientside.no_update;
-            return [keep.contents.length ? keep : window.dash_clientside.no_update, msg];
+            return checked;
         }""",
-        Output("upload-checked", "data"), Output("message", "children", allow_duplicate=True),
+        Output("upload-checked", "data"),
         Input("upload-image", "contents"), State("upload-image", "filename"),
         State("upload-limit", "data"),
         prevent_initial_call=True,
@@ -57,49 +56,55 @@ def register_files(app: dash.Dash, store) -> None:
     @app.callback(
         Output("rev", "data", allow_duplicate=True),
         Output("message", "children", allow_duplicate=True),
+        Output("upload-image-slot", "children"),
         Input("upload-checked", "data"),
         State("session-id", "data"), State("rev", "data"),
         prevent_initial_call=True,
         running=[(Output("upload-busy", "children"), "Reading upload…", "")],
     )
     def upload_images(checked, session_id, rev):
-        if not checked or not checked.get("contents"):
-            return no_update, no_update
-        contents, filenames = checked["contents"], checked["names"]
+        if not checked:
+            return no_update, no_update, no_update
+        fresh = file_input("upload-image")
         session = store.get(session_id)
         if session is None:
-            return no_update, _error(PaintsegError("this session has expired: reload the page"))
-        opened, problems = [], []
-        for content, name in zip(contents, filenames, strict=False):
+            return no_update, _error(PaintsegError("this session has expired: reload the page")), fresh
+        opened, problems = [], list(checked.get("refused", []))
+        for content, name in zip(checked["contents"], checked["names"], strict=False):
             try:
                 session.add_upload(_decode_upload(content, name), name)
                 opened.append(name)
             except PaintsegError as exc:
                 problems.append(str(exc))
+        new_rev = rev + 1 if opened else no_update
         if problems:
-            return (rev + 1 if opened else no_update), _message("; ".join(problems), "error")
-        return rev + 1, _message(f"opened {', '.join(opened)}", "ok")
+            return new_rev, _message("; ".join(problems), "error"), fresh
+        return new_rev, _message(f"opened {', '.join(opened)}", "ok"), fresh
 
     @app.callback(
         Output("rev", "data", allow_duplicate=True),
         Output("message", "children", allow_duplicate=True),
+        Output("import-model-slot", "children"), Output("import-strokes-slot", "children"),
         Input("import-model", "contents"), Input("import-strokes", "contents"),
         State("import-model", "filename"), State("import-strokes", "filename"),
         State("session-id", "data"), State("rev", "data"),
         prevent_initial_call=True,
     )
     def import_files(model, strokes, model_name, strokes_name, session_id, rev):
+        trigger = ctx.triggered_id
+        if not (model if trigger == "import-model" else strokes):
+            return no_update, no_update, no_update, no_update
+        fresh = (file_input("import-model") if trigger == "import-model" else no_update,
+                 file_input("import-strokes") if trigger == "import-strokes" else no_update)
         try:
             session = session_or_raise(session_id)
-            if ctx.triggered_id == "import-model" and model:
+            if trigger == "import-model":
                 session.import_model(_decode_upload(model, model_name), model_name)
-                return rev + 1, _message(f"using model {model_name}", "ok")
-            if ctx.triggered_id == "import-strokes" and strokes:
-                session.import_strokes(_decode_upload(strokes, strokes_name), strokes_name)
-                return rev + 1, _message(f"imported strokes from {strokes_name}", "ok")
+                return rev + 1, _message(f"using model {model_name}", "ok"), *fresh
+            session.import_strokes(_decode_upload(strokes, strokes_name), strokes_name)
+            return rev + 1, _message(f"imported strokes from {strokes_name}", "ok"), *fresh
         except PaintsegError as exc:
-            return no_update, _error(exc)
-        return no_update, no_update
+            return no_update, _error(exc), *fresh
 
     @app.callback(
         Output("download", "data"), Output("message", "children", allow_duplicate=True),

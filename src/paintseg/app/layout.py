@@ -197,12 +197,28 @@ def export_panel() -> html.Details:
             html.Button("Export tiles (zip)", id="export-tiles", className="btn"),
         ], className="row"),
         html.Div([
-            dcc.Upload(html.Button("Import model", className="btn btn-ghost"), id="import-model"),
-            dcc.Upload(html.Button("Import strokes", className="btn btn-ghost"),
-                       id="import-strokes"),
+            html.Div(file_input("import-model"), id="import-model-slot"),
+            html.Div(file_input("import-strokes"), id="import-strokes-slot"),
         ], className="row"),
         dcc.Download(id="download"),
     )
+
+
+_FILE_INPUTS = {
+    "upload-image": lambda: dcc.Upload(html.Div(["Drop images here or ", html.A("browse")]),
+                                       id="upload-image", multiple=True, className="upload-zone"),
+    "import-model": lambda: dcc.Upload(html.Button("Import model", className="btn btn-ghost"),
+                                       id="import-model"),
+    "import-strokes": lambda: dcc.Upload(html.Button("Import strokes", className="btn btn-ghost"),
+                                         id="import-strokes"),
+}
+
+
+def file_input(name: str) -> dcc.Upload:
+    """A new, empty file input. The panel replaces each input by a new one once its file is
+    read: the browser fires no change for the same file chosen again in the same input, and
+    Dash none for the same contents, so a retry or a second copy would get no answer."""
+    return _FILE_INPUTS[name]()
 
 
 def build_layout(optimise_panel=None, upload_limit_mb: float = 1024) -> html.Div:
@@ -231,8 +247,7 @@ def build_layout(optimise_panel=None, upload_limit_mb: float = 1024) -> html.Div
                          className="image-select", placeholder="no image"),
             html.Span(id="image-meta", className="image-meta"),
             frame_row(),
-            dcc.Upload(html.Div(["Drop images here or ", html.A("browse")]), id="upload-image",
-                       multiple=True, className="upload-zone"),
+            html.Div(file_input("upload-image"), id="upload-image-slot", className="upload-slot"),
             html.Span(id="upload-busy", className="image-meta"),
         ], className="header"),
         html.Div([

@@ -49,7 +49,7 @@ from sklearn.model_selection import PredefinedSplit, StratifiedKFold
 from sklearn.pipeline import Pipeline, make_pipeline
 
 from .classifiers import Painting, make_classifier, painting_of, sized_for
-from .cluster import check_workers, connect_scheduler
+from .cluster import connect_scheduler, local_cluster
 from .errors import PaintsegError, require_extra
 from .grouped_cv import even_over_strokes, full_proba, stroke_folds, strokes_per_class
 from .segmenter import Segmenter, labelled_pixels
@@ -283,14 +283,10 @@ class _ExternalClient:
 
 def connect(scheduler: str | None, n_workers: int = 2):
     """A dask client: local worker processes, or the scheduler at ``scheduler``."""
-    from distributed import Client, LocalCluster
-
     if scheduler:
         client = connect_scheduler(scheduler, timeout_s=5, need_workers=True)
         return _ExternalClient(client), client, None
-    cluster = LocalCluster(n_workers=check_workers(n_workers), threads_per_worker=1,
-                           processes=True, silence_logs=50, dashboard_address=None)
-    client = Client(cluster)
+    client, cluster = local_cluster(n_workers)
     return client, client, cluster
 
 

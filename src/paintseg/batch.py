@@ -22,10 +22,17 @@ from pathlib import Path
 
 import numpy as np
 
-from .cluster import check_workers, connect_scheduler
+from .cluster import connect_scheduler, local_cluster
 from .errors import PaintsegError
 from .files import atomic_write_bytes
-from .io import SUPPORTED_SUFFIXES, Image, encode_mask, encode_probabilities, read_frames
+from .io import (
+    SUPPORTED_SUFFIXES,
+    Image,
+    encode_mask,
+    encode_probabilities,
+    label_dtype_for,
+    read_frames,
+)
 from .lazy_io import (
     ZARR_SUFFIX,
     LazyImage,
@@ -193,7 +200,7 @@ def _tiff_stack(frames: list[np.ndarray]) -> bytes:
     buffer = _io.BytesIO()
     data = np.stack(frames)
     if data.dtype.kind in "iu":
-        data = data.astype(np.uint8 if data.max(initial=0) < 256 else np.uint16)
+        data = data.astype(label_dtype_for(int(data.max(initial=0))))
     tifffile.imwrite(buffer, data, compression="zlib", photometric="minisblack")
     return buffer.getvalue()
 
@@ -218,15 +225,13 @@ def run(seg: Segmenter, jobs: list[tuple[Path, Path]], *, proba: bool = False,
 
 
 def _run_distributed(seg, jobs, *, proba, tile, workers, scheduler, on_done) -> list[FileOutcome]:
-    from distributed import Client, LocalCluster, as_completed
+    from distributed import as_completed
 
     cluster = None
     if scheduler is not None:
         client = connect_scheduler(scheduler)
     else:
-        cluster = LocalCluster(n_workers=check_workers(int(workers)), threads_per_worker=1,
-                               processes=True, dashboard_address=None)
-        client = Client(cluster)
+        client, cluster = local_cluster(int(workers))
     try:
         model = client.scatter(seg, broadcast=True)  # sent once, not with every file
         futures = {client.submit(predict_file, model, source, target, proba=proba, tile=tile,

@@ -1,4 +1,4 @@
-"""The ``paintseg`` command line: train, predict, demo, app.
+"""The ``paintseg`` command line: train, predict, stats, automl, demo, app.
 
 Every command is a thin shell over the core (io, Segmenter); errors in the
 user's input print one line and exit with status 1.
@@ -187,8 +187,9 @@ def predict(
     report: Annotated[Path | None, typer.Option(
         help="Also write a measurement report (.html, opens offline).")] = None,
     tile: Annotated[int, typer.Option(
-        help="Predict images larger than this many pixels a side in tiles of it (bounded "
-             "memory; the result equals the whole-image prediction).", min=64)] = 1024,
+        help="Predict images larger than this many pixels a side in tiles of it, rounded up "
+             "to a multiple of 64 (bounded memory; the result equals the whole-image "
+             "prediction up to float rounding).", min=64)] = 1024,
     workers: Annotated[int | None, typer.Option(
         help="Run on a local Dask cluster of this many processes.", min=1)] = None,
     scheduler: Annotated[str | None, typer.Option(
@@ -549,7 +550,7 @@ def run_app(
     images: Annotated[list[Path] | None, typer.Argument(help="Images to open.")] = None,
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 8050,
     host: Annotated[str, typer.Option(
-        help="Interface to serve on; other than 127.0.0.1 opens the app to the network.")
+        help="Interface to serve on; other than loopback opens the app to the network.")
     ] = "127.0.0.1",
     no_browser: Annotated[bool, typer.Option("--no-browser",
                                              help="Do not open the page in a browser.")] = False,
@@ -559,13 +560,14 @@ def run_app(
              "every change.")] = None,
     data_dir: Annotated[Path | None, typer.Option(
         help="Folder where every session is saved after each change "
-             "[default: $PAINTSEG_DATA_DIR or ~/.local/share/paintseg].")] = None,
+             "(default: $PAINTSEG_DATA_DIR, else $XDG_DATA_HOME/paintseg or "
+             "~/.local/share/paintseg).")] = None,
     expire_hours: Annotated[float, typer.Option(
         help="Hours after which an idle session leaves memory (its folder stays).")] = 24.0,
     processes: Annotated[int | None, typer.Option(
         help="Worker processes that train and predict, at a lower priority so pages keep "
-             "answering while others train; 0: inside the server [default: 0 on 127.0.0.1, "
-             "else one per core, at most 4].")] = None,
+             "answering while others train; 0: inside the server (default: 0 on loopback, "
+             "else one per core, at most 4).")] = None,
 ) -> None:
     """Start the web app (on the bundled demo image when no image is given)."""
     from .app import serve

@@ -1,4 +1,5 @@
-"""Connecting to a Dask cluster, for the batch run and the AutoML search alike.
+"""Connecting to a Dask cluster, or starting a local one, for the batch run and the
+AutoML search alike.
 
 One place says what a scheduler address is and turns every way of failing to reach it
 (not an address, nothing listening, no workers) into one line for the user; the two
@@ -33,6 +34,16 @@ def connect_scheduler(address: str, *, timeout_s: float = SCHEDULER_TIMEOUT_S,
         client.close()
         raise PaintsegError(f"the Dask scheduler at {address} has no workers")
     return client
+
+
+def local_cluster(n_workers: int):
+    """A ``(client, cluster)`` of ``n_workers`` local worker processes of one thread each
+    (the features and forests are single-threaded per pixel block), with no dashboard."""
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(n_workers=check_workers(n_workers), threads_per_worker=1,
+                           processes=True, silence_logs=50, dashboard_address=None)
+    return Client(cluster), cluster
 
 
 def check_workers(n_workers: int) -> int:

@@ -13,6 +13,11 @@ Crystal grains take random in-plane rotations, so grains of one phase look
 different from each other. Shot noise, scan-line jitter and gain flicker, a slow
 thickness background and detector noise complete the picture. The truth mask is
 exact: it is the region map the atoms were placed from.
+
+Beside it: a texture mosaic (brick / grass / gravel of one mean and contrast), thin
+overlapping plates with bend contours and thick rods on a dark support (the regime of
+the original MoO3 demonstration, ``make_plates_image``), the stroke simulator the
+benchmarks paint with, and the bundled demo image.
 """
 
 from __future__ import annotations

@@ -7,8 +7,11 @@ the same folder, is flushed to disk, and is renamed over the target.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import PaintsegError
@@ -38,3 +41,22 @@ def atomic_write_bytes(path: Path | str, data: bytes) -> None:
 def atomic_write_text(path: Path | str, text: str) -> None:
     """Write UTF-8 ``text`` atomically (see :func:`atomic_write_bytes`)."""
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+@contextlib.contextmanager
+def replaced_on_success(target: Path) -> Iterator[Path]:
+    """A temporary path beside ``target`` to write a file or a folder into as it is made
+    (a mask streamed tile by tile, a Zarr store); it replaces ``target`` only when the
+    block succeeds and is removed otherwise, so nothing half-written looks complete.
+    A folder already at ``target`` is moved aside before the new one takes its place."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part"))
+    part = tmp / target.name
+    try:
+        yield part
+        if target.is_dir() and not target.is_symlink():
+            os.replace(target, tmp / "replaced")
+        os.replace(part, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -574,6 +574,12 @@ def read_mask(path, *, max_pixels: int | None = None) -> np.ndarray:
     return data.astype(np.int64 if data.max(initial=0) > 65535 else np.uint16)
 
 
+def label_dtype_for(top: int) -> np.dtype:
+    """The smallest unsigned type that holds class ids up to ``top``: masks are written
+    in it, and every tile or frame of one mask shares it."""
+    return np.dtype(np.uint8 if top < 256 else np.uint16 if top < 65536 else np.uint32)
+
+
 def encode_mask(mask: np.ndarray, suffix: str, colours: dict[int, str] | None = None) -> bytes:
     """PNG or TIFF bytes of a label mask.
 
@@ -600,8 +606,7 @@ def encode_mask(mask: np.ndarray, suffix: str, colours: dict[int, str] | None = 
         import tifffile
 
         buffer = _io.BytesIO()
-        dtype = np.uint8 if top < 256 else np.uint16 if top < 65536 else np.uint32
-        tifffile.imwrite(buffer, mask.astype(dtype), compression="zlib")
+        tifffile.imwrite(buffer, mask.astype(label_dtype_for(top)), compression="zlib")
         return buffer.getvalue()
     raise PaintsegError(f"masks are written as .png or .tif, not '{suffix}'")
 

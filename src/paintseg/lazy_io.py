@@ -10,16 +10,13 @@ BigTIFF or a Zarr array, under a temporary name renamed on success.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
-import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
 from .errors import PaintsegError
+from .files import replaced_on_success
 from .io import TIFF_SUFFIXES, check_size, max_pixels_default, tiff_pixel_size
 
 LAZY_PIXELS = 8192 * 8192  # TIFFs this large are read tile by tile (tiled ones always)
@@ -175,22 +172,6 @@ def _ome_pixel_size(axes: list, dataset: dict) -> tuple[float | None, str]:
 
 
 # -- writing ------------------------------------------------------------------------------------
-@contextlib.contextmanager
-def _renamed_on_success(target: Path) -> Iterator[Path]:
-    """A temporary path beside ``target`` (file or folder), moved onto it only when
-    the block succeeds; removed otherwise, so no half-written mask looks complete."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part"))
-    part = tmp / target.name
-    try:
-        yield part
-        if target.is_dir():
-            shutil.rmtree(target)
-        os.replace(part, target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
 def write_label_tiles(target: Path, shape: tuple[int, int], side: int, dtype,
                       tiles: Iterable[np.ndarray]) -> Path:
     """Write a mask from its tiles (``side`` x ``side``, row by row, the last of each
@@ -203,7 +184,7 @@ def write_label_tiles(target: Path, shape: tuple[int, int], side: int, dtype,
         target = target.with_suffix(".tif")
     import tifffile
 
-    with _renamed_on_success(target) as part:
+    with replaced_on_success(target) as part:
         tifffile.imwrite(part, data=iter(tiles), shape=tuple(shape), dtype=dtype,
                          tile=(side, side), compression="zlib", bigtiff=True,
                          photometric="minisblack")
@@ -224,7 +205,7 @@ def write_label_stack(target: Path, frames: list[np.ndarray], side: int = 1024) 
 
     n, (h, w) = len(frames), frames[0].shape
     dtype = np.result_type(*frames)  # each frame's own type fits only its own labels
-    with _renamed_on_success(target) as part:
+    with replaced_on_success(target) as part:
         array = zarr.open_array(str(part), mode="w", shape=(n, h, w),
                                 chunks=(1, min(side, h), min(side, w)), dtype=dtype)
         for i, frame in enumerate(frames):
@@ -236,7 +217,7 @@ def _write_zarr(target: Path, shape, side: int, dtype, tiles: Iterable[np.ndarra
     import zarr
 
     h, w = shape
-    with _renamed_on_success(target) as part:
+    with replaced_on_success(target) as part:
         array = zarr.open_array(str(part), mode="w", shape=tuple(shape), chunks=(side, side),
                                 dtype=dtype)
         positions = ((r, c) for r in range(0, h, side) for c in range(0, w, side))

@@ -76,9 +76,10 @@ def model_settings(segmenter, source: str | None = None) -> dict:
 
 
 def overlay_png(image: np.ndarray | None, labels: np.ndarray, colours: Mapping[int, str],
-                opacity: float = 0.45) -> bytes:
+                opacity: float = 0.45, max_side: int | None = PICTURE_SIDE) -> bytes:
     """A PNG of the segmentation over the image (the mask alone without an image),
-    shrunk to at most ``PICTURE_SIDE`` pixels a side."""
+    shrunk to at most ``max_side`` pixels a side (``None``: full size). The report's
+    pictures and the app's overlay export."""
     from PIL import Image as PILImage
 
     from .io import to_uint8
@@ -95,8 +96,8 @@ def overlay_png(image: np.ndarray | None, labels: np.ndarray, colours: Mapping[i
         painted = labels > 0
         rgb[painted] = (1 - opacity) * rgb[painted] + opacity * lut[labels[painted]]
     picture = PILImage.fromarray(rgb.astype(np.uint8))
-    if max(picture.size) > PICTURE_SIDE:
-        picture.thumbnail((PICTURE_SIDE, PICTURE_SIDE), PILImage.Resampling.NEAREST)
+    if max_side is not None and max(picture.size) > max_side:
+        picture.thumbnail((max_side, max_side), PILImage.Resampling.NEAREST)
     buffer = _io.BytesIO()
     picture.save(buffer, format="PNG", optimize=True)
     return buffer.getvalue()

@@ -49,7 +49,7 @@ from .features import (
     intensity_range,
     resolve_spec,
 )
-from .io import as_image, is_signal, read_mask
+from .io import as_image, is_signal, label_dtype_for, read_mask
 from .lattice_borders import smooth_at_lattice_resolution, smoothing_sigma
 from .model_io import LEGACY_CENTRE, ModelFile, read_model, read_model_file, save_segmenter
 from .probabilities import MAX_SMOOTHING, smooth_probabilities
@@ -651,10 +651,10 @@ def _common_lattice(images: Sequence[np.ndarray]) -> LatticeEstimate:
 def label_dtype(classes: np.ndarray) -> np.dtype:
     """The smallest unsigned type that holds every class id of a model (uint8 or
     uint16): one type for every tile of an image's mask."""
-    return np.dtype(np.uint8 if int(np.max(classes)) < 256 else np.uint16)
+    return label_dtype_for(int(np.max(classes)))
 
 
 def labels_from_proba(proba: np.ndarray, classes: np.ndarray) -> np.ndarray:
     """Arg-max class ids, uint8 when they fit."""
     labels = np.asarray(classes)[np.argmax(proba, axis=2)]
-    return labels.astype(np.uint8 if labels.max(initial=0) < 256 else np.uint16)
+    return labels.astype(label_dtype_for(int(labels.max(initial=0))))

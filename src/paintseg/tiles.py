@@ -2,8 +2,8 @@
 
 The image is cut into square tiles; each is predicted with a halo of context around
 it wide enough for every feature family (``FeatureSpec.halo``: four times the
-largest sigma or wavelength) and the smoothing of the probabilities
-(``Segmenter.halo_for``) and cropped back, with the intensity mapped through
+largest sigma or wavelength, eight for the DoG and structure-tensor families) and the
+smoothing of the probabilities (``Segmenter.halo_for``) and cropped back, with the intensity mapped through
 the *whole* image's range so that every tile sees the same normalisation. Tile
 corners sit on a grid of ``ALIGN`` pixels (a multiple of the coarsest band grid of the
 filters, ``features.filters.MAX_STEP``), so the image pyramid and the decimated

@@ -7,7 +7,7 @@ import io
 import numpy as np
 from PIL import Image as PILImage
 
-from ..colours import hex_to_rgb
+from ..colours import palette
 from ..io import to_uint8
 
 
@@ -24,12 +24,8 @@ def display_png(image: np.ndarray) -> bytes:
 
 def label_png(mask: np.ndarray, colours: dict[int, str], transparent_zero: bool = True) -> bytes:
     """Palette PNG of a label mask; class k in ``colours[k]``, 0 transparent."""
-    palette = np.zeros((256, 3), np.uint8)
-    for k, colour in colours.items():
-        if 0 < k < 256:
-            palette[k] = hex_to_rgb(colour)
     im = PILImage.fromarray(np.asarray(mask, np.uint8), mode="P")
-    im.putpalette(palette.ravel().tolist())
+    im.putpalette(palette(colours))
     buffer = io.BytesIO()
     extra = {"transparency": 0} if transparent_zero else {}
     im.save(buffer, format="PNG", compress_level=1, **extra)
@@ -70,17 +66,3 @@ def heat_png(values: np.ndarray, alpha_from_value: bool = True) -> bytes:
     v = np.clip(np.asarray(values, np.float32), 0, 1)
     levels = np.rint(v * 255).astype(np.uint8)
     return _png(PILImage.fromarray(_HEAT_LUTS[alpha_from_value][levels], mode="RGBA"))
-
-
-def overlay_png(image: np.ndarray, labels: np.ndarray, colours: dict[int, str],
-                opacity: float = 0.45) -> bytes:
-    """The image with the segmentation blended over it, as a picture for reports."""
-    grey = to_uint8(np.asarray(image)).astype(np.float32)
-    rgb = np.repeat(grey[..., None], 3, axis=2)
-    lut = np.zeros((256, 3), np.float32)
-    for k, colour in colours.items():
-        if 0 < k < 256:
-            lut[k] = hex_to_rgb(colour)
-    painted = labels > 0
-    rgb[painted] = (1 - opacity) * rgb[painted] + opacity * lut[labels[painted]]
-    return _png(PILImage.fromarray(rgb.astype(np.uint8)))

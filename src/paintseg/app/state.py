@@ -30,9 +30,9 @@ from ..guidance import suggest_regions
 from ..io import Image, encode_mask, encode_probabilities, read_frames_bytes, read_mask
 from ..model_io import segmenter_to_bytes
 from ..project import Project, ProjectImage, ProjectWriter, is_project, read_project
+from ..report import overlay_png
 from ..segmenter import Segmenter, labels_from_proba
 from ..tiles import PREVIEW_TREES, preview_proba
-from . import render
 from .compute import Workers, fit_segmenter, grow_segmenter, predict_proba, warm_features
 
 MODEL_SAVE_DELAY_S = 5.0  # a session's model is saved once it has not changed for this long
@@ -595,7 +595,7 @@ class Session:
 
     def export_overlay(self) -> bytes:
         entry = self.entry()
-        return render.overlay_png(entry.image, self.shown_labels(), self.colours())
+        return overlay_png(entry.image, self.shown_labels(), self.colours(), max_side=None)
 
     def export_tiles(self, tile: int) -> bytes:
         """A zip of image / mask tile pairs (16-bit TIFF image, PNG mask) of every image."""

@@ -1,6 +1,6 @@
 """Per-pixel feature stacks from a declarative filter bank.
 
->>> from paintseg.features import compute_features
+>>> from paintseg.features import compute_features, estimate_lattice_period
 >>> stack = compute_features(image, "auto")      # (H, W, F) float32
 >>> estimate_lattice_period(image).period          # pixels, or None
 """

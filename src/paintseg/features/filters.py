@@ -2,9 +2,10 @@
 
 Gaussian smoothing and derivatives use separable kernels through OpenCV (several
 times faster than scipy.ndimage on two cores and identical within float32
-rounding); local statistics use box filters and morphology; the Gabor and lattice
-families filter in the Fourier domain, where one forward transform serves every
-wavelength and orientation.
+rounding); local statistics use box filters and morphology; the Gabor, lattice, texture and
+symmetry families are band filters in the Fourier domain, where one forward transform
+serves every wavelength and orientation, each band demodulated to zero frequency and
+sampled on a grid decimated to its bandwidth.
 """
 
 from __future__ import annotations

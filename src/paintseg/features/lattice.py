@@ -21,7 +21,8 @@ falls in few radial bins), the fundamental is reported.
 A lattice over part of the frame (grains in an amorphous film, a crystal beside its
 amorphous phase) is diluted in the whole image's spectrum by the amorphous ring. Where
 the whole image shows none, or only a weak one, tiles of the image are estimated
-alone, and a period most of them agree on is reported (``_local_consensus``).
+alone, and a period that at least 3 tiles and 30 % of them agree on (within 5 %) is
+reported (``_local_consensus``).
 """
 
 from __future__ import annotations

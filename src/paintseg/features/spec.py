@@ -1,7 +1,7 @@
 """FeatureSpec: a declarative, JSON-serialisable description of a filter bank.
 
 A spec maps each filter family to the scales it is computed at (a Gaussian sigma in
-pixels for most families, a wavelength for the Gabor / lattice / symmetry families).
+pixels for most families, a wavelength for the Gabor / lattice / texture / symmetry families).
 Wavelengths are in pixels, or, when the spec carries a lattice ``period``, in
 multiples of that period: the same spec then follows the lattice from one
 magnification to another (``with_period``). An *adaptive* spec (the ``auto`` and

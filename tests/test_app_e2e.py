@@ -490,6 +490,14 @@ def test_the_same_file_chosen_again_is_read_again(app, tmp_path):
             "() => document.querySelector('#image-meta').innerText.startsWith('80')",
             timeout=20_000)
     assert "second.png" in page.locator("#image-select").inner_text()
+    import tifffile
+
+    pages = tmp_path / "pages.tif"  # what a file gives as it is read is shown with it
+    tifffile.imwrite(pages, np.zeros((64, 80), np.uint8))
+    tifffile.imwrite(pages, np.ones((32, 40), np.uint8), append=True)
+    page.set_input_files("#upload-image input", str(pages))
+    page.wait_for_function("() => document.querySelector('#message').innerText.includes("
+                           "'opened pages.tif; pages.tif: only its first image series')")
     assert not app.errors, app.errors
 
 

@@ -201,6 +201,24 @@ def test_a_planar_rgb_tiff_is_one_colour_frame(tmp_path):
     np.testing.assert_allclose(two[0], frames[0])
 
 
+def test_a_tiff_with_images_of_other_sizes_says_which_it_opens(tmp_path):
+    """Only the first series is opened, and the others are named, not passed over."""
+    from paintseg.errors import PaintsegWarning
+    from paintseg.io import read_frames
+
+    path = tmp_path / "pages.tif"
+    tifffile.imwrite(path, np.zeros((2, 64, 80), np.uint8), photometric="minisblack")
+    tifffile.imwrite(path, np.ones((32, 40), np.uint8), append=True)
+    single = tmp_path / "single.tif"
+    tifffile.imwrite(single, np.zeros((64, 80), np.uint8))
+    tifffile.imwrite(single, np.ones((32, 40), np.uint8), append=True)
+    with pytest.warns(PaintsegWarning, match=r"pages.tif: only its first .* 1 of other sizes \(40x32\)"):
+        frames = list(read_frames(path))
+    assert [f.shape for f in frames] == [(64, 80), (64, 80)]
+    with pytest.warns(PaintsegWarning, match=r"single.tif: only its first"):
+        assert read_image(single).shape == (64, 80)
+
+
 def test_values_no_filter_can_hold_are_refused_and_nan_pixels_named(tmp_path):
     from paintseg import PaintsegError
     from paintseg.errors import PaintsegWarning

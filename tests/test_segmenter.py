@@ -307,7 +307,8 @@ def test_parameters_and_class_ids_no_model_can_hold_are_refused_before_work(tmp_
     strokes = np.zeros((64, 64), np.int64)
     strokes[5:10, 5:20], strokes[50:55, 5:20] = 1, 2
     for params, message in [({"smoothing": 1e9}, "smoothing"), ({"smoothing": float("nan")}, "smoothing"),
-                            ({"max_pixels_per_class": 0}, "max_pixels_per_class")]:
+                            ({"max_pixels_per_class": 0}, "max_pixels_per_class"),
+                            ({"class_names": ["pore", "pore"]}, "two classes are named 'pore'")]:
         with pytest.raises(PaintsegError, match=message):
             Segmenter(**params).fit(image, strokes)
     with pytest.raises(PaintsegError, match="class id 70002 is too large"):

@@ -194,3 +194,17 @@ def test_live_training_fits_the_preview_trees_first_and_grows_the_rest():
     assert session.suggestions()["accuracy"].startswith(f"estimated mean IoU {estimate:.2f}")
     assert session.snapshot().model is session.model
     assert session.export_model()  # a grown model saves
+
+
+def test_two_classes_cannot_share_a_name():
+    """The statistics and the model name classes by their names, so a name is one class's."""
+    session = _session(32)
+    session.rename_class(1, "phase 3")  # the name a new third class would have had
+    third = session.add_class()
+    assert third.name not in {c.name for c in session.classes if c is not third}
+    with pytest.raises(PaintsegError, match="already named 'phase 2'"):
+        session.rename_class(1, "phase 2")
+    with pytest.raises(PaintsegError, match="already named 'phase 2'"):
+        session.add_class("phase 2")
+    session.rename_class(1, "phase 3")  # its own name again is no change
+    assert [c.name for c in session.classes] == ["phase 3", "phase 2", third.name]

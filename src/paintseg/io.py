@@ -164,6 +164,7 @@ def _read_tiff(source, name: str, max_pixels: int) -> tuple[np.ndarray, float | 
         if int(np.prod(shape, dtype=np.float64)) > 4 * max_pixels:  # samples or planes beyond RGBA
             raise PaintsegError(f"{name} holds {'x'.join(map(str, shape))} values, over the limit "
                                 f"of {max_pixels:,} pixels of up to 4 samples")
+        _warn_of_other_series(tif, name)
         data = page.asarray()
         if data.ndim == 3 and data.shape[0] in (3, 4) and data.shape[-1] not in (3, 4):
             data = np.moveaxis(data, 0, -1)
@@ -171,6 +172,18 @@ def _read_tiff(source, name: str, max_pixels: int) -> tuple[np.ndarray, float | 
             data = data[..., 0]  # extra samples per pixel: the first one, not a stack's page
         pixel_size, unit = tiff_pixel_size(page.tags, tif.imagej_metadata or {})
     return data, pixel_size, unit
+
+
+def _warn_of_other_series(tif, name: str) -> None:
+    """Say so when a TIFF holds images of other sizes or kinds (a thumbnail, a second
+    channel of another size) beside the first series, which is all that is opened."""
+    if len(tif.series) > 1:
+        others = ", ".join(size_text(s.shape[-2:] if s.shape[-1] not in (3, 4) else s.shape[-3:-1])
+                           for s in tif.series[1:4])
+        more = " …" if len(tif.series) > 4 else ""
+        warnings.warn(f"{name}: only its first image series is opened; it also holds "
+                      f"{len(tif.series) - 1} of other sizes ({others}{more})",
+                      PaintsegWarning, stacklevel=4)
 
 
 def tiff_pixel_size(tags, imagej: dict) -> tuple[float | None, str]:
@@ -335,9 +348,11 @@ def read_frames(path, *, max_pixels: int | None = None) -> Iterator[Image]:
 
 
 def _tiff_calibration(path: Path) -> tuple[float | None, str]:
+    """A TIFF stack's pixel size (its first page's), said once before its frames are read."""
     import tifffile
 
     with tifffile.TiffFile(path) as tif:
+        _warn_of_other_series(tif, path.name)
         return tiff_pixel_size(tif.pages[0].tags, tif.imagej_metadata or {})
 
 
@@ -418,6 +433,12 @@ def read_frames_bytes(data: bytes, filename: str, *, max_pixels: int | None = No
         return list(itertools.islice(read_frames(path, max_pixels=max_pixels), max_frames))
 
 
+def read_mask_bytes(data: bytes, filename: str) -> np.ndarray:
+    """A mask from uploaded bytes (see ``read_mask``)."""
+    with _as_file(data, filename) as path:
+        return read_mask(path)
+
+
 @contextmanager
 def _as_file(data: bytes, filename: str) -> Iterator[Path]:
     """Uploaded bytes as a temporary file of the same name (the readers want a path);
@@ -433,7 +454,10 @@ def _as_file(data: bytes, filename: str) -> Iterator[Path]:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / Path(filename).name
         path.write_bytes(data)
-        yield path
+        try:
+            yield path
+        except PaintsegError as exc:  # named as the user knows it, not by its copy
+            raise PaintsegError(str(exc).replace(str(path), path.name)) from None
 
 
 def as_image(source, *, name: str | None = None, max_pixels: int | None = None) -> Image:

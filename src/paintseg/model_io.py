@@ -30,6 +30,7 @@ from .annotations import MAX_CLASS_ID
 from .edges import EDGE_SIGMA, EDGE_SIGMAS
 from .errors import PaintsegError
 from .features.intensity import INTENSITY_CENTRES
+from .features.spec import FeatureSpec
 from .files import atomic_write_bytes
 
 
@@ -39,8 +40,8 @@ class ModelFile:
     and the fitted classifier."""
 
     meta: dict
-    features: Any
-    estimator: Any
+    features: FeatureSpec
+    estimator: Any  # a fitted scikit-learn classifier or pipeline
 
 
 FORMAT = "paintseg-model"
@@ -218,8 +219,6 @@ def read_model(data: bytes, source: str = "model file") -> ModelFile:
     """The checked contents of model bytes (``Segmenter.from_bytes`` builds the model
     from them): one clear line for anything wrong, and no code from the file run."""
     import skops.io as sio
-
-    from .features import FeatureSpec
 
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))

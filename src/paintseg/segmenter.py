@@ -255,6 +255,10 @@ class Segmenter(BaseEstimator):
         cap = self.max_pixels_per_class
         if isinstance(cap, bool) or not isinstance(cap, numbers.Integral) or cap < 1:
             raise PaintsegError("max_pixels_per_class must be a whole number of at least 1")
+        names = [str(n) for n in (self.class_names or [])]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:  # the measurements and the exported tables name classes by these
+            raise PaintsegError(f"two classes are named '{twice[0]}': give each class its own name")
 
     def fit(self, images, strokes, *, progress: Callable[[str], None] | None = None,
             first_trees: int | None = None):

@@ -60,14 +60,21 @@ def serve(images, host: str = "127.0.0.1", port: int = 8050, debug: bool = False
                      expire_after=None if expire_hours is None else expire_hours * 3600,
                      processes=processes)
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"
-    if debug:
-        app.run(host=host, port=port, debug=True)
-        return
+    try:
+        if debug:
+            app.run(host=host, port=port, debug=True)
+        else:
+            _serve_until_stopped(app, host, port, threads, url, open_browser)
+    finally:  # the one place the worker processes are closed, however serving ended
+        if app.paintseg_store.workers is not None:
+            app.paintseg_store.workers.close()
+
+
+def _serve_until_stopped(app, host: str, port: int, threads: int, url: str,
+                         open_browser: bool) -> None:
     try:
         server = wsgi_server(app, host, port, threads)
     except (OSError, ValueError) as exc:  # port taken, no such host, not allowed
-        if app.paintseg_store.workers is not None:
-            app.paintseg_store.workers.close()
         detail = getattr(exc, "strerror", None) or str(exc) or exc.__class__.__name__
         raise PaintsegError(f"cannot serve on {host}:{port}: {detail}") from None
     print(f"paintseg is running at {url}  (Ctrl-C to stop)", flush=True)
@@ -83,8 +90,6 @@ def serve(images, host: str = "127.0.0.1", port: int = 8050, debug: bool = False
         pass
     finally:
         server.close()
-        if app.paintseg_store.workers is not None:
-            app.paintseg_store.workers.close()
 
 
 def _stop(signum, frame) -> None:

@@ -5,12 +5,14 @@ overlay, training tiles)."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
+import warnings
 
 import dash
 from dash import Input, Output, State, ctx, no_update
 
-from ..errors import PaintsegError
+from ..errors import PaintsegError, PaintsegWarning
 from .layout import file_input
 from .messages import error as _error
 from .messages import message as _message
@@ -27,6 +29,16 @@ def _decode_upload(contents: str, filename: str) -> bytes:
         raise PaintsegError(f"{filename} is {size_mb:.0f} MB, over the upload limit of "
                             f"{MAX_UPLOAD_MB:.0f} MB")
     return base64.b64decode(payload)
+
+
+@contextlib.contextmanager
+def _noted(notes: list[str]):
+    """Collect the warnings a file gives as it is read (pixels filled in, pages left
+    out) into ``notes``, for the page to show beside what was opened."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PaintsegWarning)
+        yield
+    notes += [str(w.message) for w in caught if issubclass(w.category, PaintsegWarning)]
 
 
 def register_files(app: dash.Dash, store) -> None:
@@ -69,16 +81,19 @@ def register_files(app: dash.Dash, store) -> None:
         session = store.get(session_id)
         if session is None:
             return no_update, _error(PaintsegError("this session has expired: reload the page")), fresh
-        opened, problems = [], list(checked.get("refused", []))
+        opened, problems, notes = [], list(checked.get("refused", [])), []
         for content, name in zip(checked["contents"], checked["names"], strict=False):
             try:
-                session.add_upload(_decode_upload(content, name), name)
+                with _noted(notes):
+                    session.add_upload(_decode_upload(content, name), name)
                 opened.append(name)
             except PaintsegError as exc:
                 problems.append(str(exc))
         new_rev = rev + 1 if opened else no_update
         if problems:
-            return new_rev, _message("; ".join(problems), "error"), fresh
+            return new_rev, _message("; ".join(problems + notes), "error"), fresh
+        if notes:
+            return new_rev, _message(f"opened {', '.join(opened)}; " + "; ".join(notes), "hint"), fresh
         return new_rev, _message(f"opened {', '.join(opened)}", "ok"), fresh
 
     @app.callback(

@@ -24,10 +24,10 @@ import numpy as np
 
 from ..annotations import IGNORE, IGNORE_COLOUR, MAX_CLASSES, MAX_STROKE_ID, Stroke, StrokeHistory
 from ..colours import DEFAULT_COLOURS
-from ..errors import PaintsegError
+from ..errors import PaintsegError, size_text
 from ..features import FeatureSpec, LatticeEstimate, estimate_lattice_period, resolve_spec
 from ..guidance import suggest_regions
-from ..io import Image, encode_mask, encode_probabilities, read_frames_bytes, read_mask
+from ..io import Image, encode_mask, encode_probabilities, read_frames_bytes, read_mask_bytes
 from ..model_io import segmenter_to_bytes
 from ..project import Project, ProjectImage, ProjectWriter, is_project, read_project
 from ..report import overlay_png
@@ -225,8 +225,12 @@ class Session:
             new_id = next((k for k in range(1, MAX_STROKE_ID + 1) if k not in used), None)
             if new_id is None or len(used) >= MAX_CLASSES:
                 raise PaintsegError(f"at most {MAX_CLASSES} classes")
-            info = ClassInfo(new_id, name or f"phase {new_id}",
-                             DEFAULT_COLOURS[(new_id - 1) % len(DEFAULT_COLOURS)])
+            taken = {c.name for c in self.classes}
+            if name and name in taken:
+                raise PaintsegError(f"a class is already named '{name}'")
+            name = name or next(f"phase {k}" for k in range(new_id, new_id + len(taken) + 1)
+                                if f"phase {k}" not in taken)
+            info = ClassInfo(new_id, name, DEFAULT_COLOURS[(new_id - 1) % len(DEFAULT_COLOURS)])
             self.classes.append(info)
             return info
 
@@ -237,9 +241,15 @@ class Session:
         raise PaintsegError(f"no class {class_id}")
 
     def rename_class(self, class_id: int, name: str) -> None:
+        """Rename a class; a name another class has is refused (the statistics and the
+        exported model name classes by it)."""
         name = (name or "").strip()[:60]
-        if name:
-            self.class_by_id(class_id).name = name
+        if not name:
+            return
+        info = self.class_by_id(class_id)
+        if any(c.name == name and c is not info for c in self.classes):
+            raise PaintsegError(f"a class is already named '{name}'")
+        info.name = name
 
     def recolour_class(self, class_id: int, colour: str) -> None:
         if not (isinstance(colour, str) and len(colour) == 7 and colour.startswith("#")):
@@ -320,19 +330,13 @@ class Session:
 
     def import_strokes(self, data: bytes, filename: str) -> None:
         """Replace the current image's strokes with a label mask file (0 = none)."""
-        import tempfile
-        from pathlib import Path
 
         with self.lock:
             entry = self.entry()
-            with tempfile.TemporaryDirectory() as tmp:
-                path = Path(tmp) / Path(filename).name
-                path.write_bytes(data)
-                mask = read_mask(path)
+            mask = read_mask_bytes(data, filename)
             if mask.shape != entry.shape:
-                raise PaintsegError(
-                    f"the strokes are {mask.shape[1]}x{mask.shape[0]} but the image is "
-                    f"{entry.shape[1]}x{entry.shape[0]}")
+                raise PaintsegError(f"the strokes are {size_text(mask.shape)} but the image is "
+                                    f"{size_text(entry.shape)}")
             if mask.max(initial=0) > IGNORE:
                 raise PaintsegError(f"stroke masks hold class ids up to {MAX_STROKE_ID} "
                                     f"(and {IGNORE} for regions to ignore)")

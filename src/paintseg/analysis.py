@@ -30,6 +30,7 @@ from __future__ import annotations
 import csv
 import io as _io
 import math
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,7 +104,7 @@ def calibration(pixel_size: float | None = None, unit: str | None = None) -> Cal
     return Calibration(size, normalise_unit(unit or "nm"))
 
 
-def image_calibration(image) -> Calibration:
+def image_calibration(image: np.ndarray) -> Calibration:
     """The calibration an ``io.Image`` carries (uncalibrated for plain arrays)."""
     size, unit = getattr(image, "pixel_size", None), getattr(image, "unit", "px")
     if size is None or str(unit).strip().lower() not in UNIT_TO_NM:
@@ -112,7 +113,7 @@ def image_calibration(image) -> Calibration:
 
 
 # -- checks ------------------------------------------------------------------------------
-def check_mask(mask, name: str = "mask") -> np.ndarray:
+def check_mask(mask: np.ndarray, name: str = "mask") -> np.ndarray:
     """A label mask as a 2-D integer array, or a one-line ``PaintsegError`` saying why not.
 
     A float mask is refused even when its values are whole: it is usually a probability
@@ -138,7 +139,8 @@ def check_mask(mask, name: str = "mask") -> np.ndarray:
     return data
 
 
-def resolve_classes(masks: Sequence[np.ndarray], class_names=None,
+def resolve_classes(masks: Sequence[np.ndarray],
+                    class_names: Sequence[str] | Mapping[int, str] | None = None,
                     names: Sequence[str] = ()) -> tuple[list[int], list[str]]:
     """The classes to report and their names.
 
@@ -382,8 +384,10 @@ def fraction_interval(proba: np.ndarray, counted: np.ndarray,
     return expected, sure, plausible, uncertain
 
 
-def measure(mask, proba=None, *, class_names=None, classes: Sequence[int] | None = None,
-            calibration: Calibration = Calibration(), valid=None, min_region: int = 0,
+def measure(mask: np.ndarray, proba: np.ndarray | None = None, *,
+            class_names: Sequence[str] | Mapping[int, str] | None = None,
+            classes: Sequence[int] | None = None,
+            calibration: Calibration = Calibration(), valid: np.ndarray | None = None, min_region: int = 0,
             fill_holes: Sequence[int] = (), connectivity: int = 2,
             thresholds: tuple[float, float] = DEFAULT_THRESHOLDS, name: str = "image",
             frame: int = 0, time: float | None = None, time_unit: str = "") -> Measurement:
@@ -463,11 +467,12 @@ def measure(mask, proba=None, *, class_names=None, classes: Sequence[int] | None
                        time_unit=time_unit, uncertain=None if interval is None else interval[3])
 
 
-def measure_series(masks: Sequence, probas: Sequence | None = None, *, class_names=None,
+def measure_series(masks: Sequence[np.ndarray], probas: Sequence[np.ndarray] | None = None, *,
+                   class_names: Sequence[str] | Mapping[int, str] | None = None,
                    classes: Sequence[int] | None = None,
                    calibrations: Calibration | Sequence[Calibration] = Calibration(),
                    names: Sequence[str] | None = None, times: Sequence[float] | None = None,
-                   time_unit: str = "", valids: Sequence | None = None,
+                   time_unit: str = "", valids: Sequence[np.ndarray | None] | None = None,
                    **options) -> list[Measurement]:
     """Measure a stack or a list of masks (frames of a movie, samples of a batch) with
     the same classes for every frame, so each frame has a row per class (0 where a
@@ -527,7 +532,7 @@ def table_csv(rows: Sequence[Mapping]) -> str:
     return buffer.getvalue()
 
 
-def write_table(path, rows: Sequence[Mapping]) -> Path:
+def write_table(path: str | os.PathLike, rows: Sequence[Mapping]) -> Path:
     """Write rows as a CSV file, atomically (a reader never sees half a table)."""
     path = Path(path)
     if path.suffix.lower() != ".csv":
@@ -547,7 +552,7 @@ class MaskFile:
     time_unit: str = ""
 
 
-def read_mask_frames(path) -> MaskFile:
+def read_mask_frames(path: str | os.PathLike) -> MaskFile:
     """A mask file's frames: a multi-page TIFF or a 3-D .npy is a stack (ImageJ's frame
     interval gives the times), any other mask file one frame. Pixel size from the file."""
     from .io import read_image, tiff_pixel_size
@@ -610,7 +615,7 @@ def _read_tiff_frames(path: Path, pixel_size_of) -> MaskFile:
     return MaskFile(frames, cal, times, time_unit)
 
 
-def read_probability_frames(path, n_frames: int) -> list[np.ndarray]:
+def read_probability_frames(path: str | os.PathLike, n_frames: int) -> list[np.ndarray]:
     """Probability maps written by ``io.write_probabilities`` (one page per class, (K, H, W))
     as (H, W, K) arrays; a 4-D (T, K, H, W) TIFF gives one per frame."""
     import tifffile

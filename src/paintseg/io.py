@@ -13,7 +13,7 @@ import logging
 import os
 import struct
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -37,6 +37,15 @@ RSCIIO_READERS = {
     ".ser": "tia",
 }
 SUPPORTED_SUFFIXES = PIL_SUFFIXES | TIFF_SUFFIXES | set(RSCIIO_READERS) | {".npy"}
+
+#: A file's path, as a string or a path object.
+PathLike = str | os.PathLike
+#: What paintseg takes as an image: an array (grey, or RGB(A) on its last axis), an
+#: ``Image`` with its pixel size, the path of an image file, or a HyperSpy 2-D signal
+#: (taken as any object; ``as_image`` says what it cannot read).
+ImageLike = np.ndarray | PathLike | object
+#: A label or stroke mask: an integer array (0 = unlabelled) or the path of one.
+MaskLike = np.ndarray | PathLike
 UNIT_TO_NM = {"nm": 1.0, "µm": 1e3, "μm": 1e3, "um": 1e3, "å": 0.1, "a": 0.1, "angstrom": 0.1,
               "pm": 1e-3, "m": 1e9, "mm": 1e6}
 
@@ -104,7 +113,7 @@ def max_pixels_default() -> int:
         return DEFAULT_MAX_PIXELS
 
 
-def check_size(shape, name: str, max_pixels: int) -> None:
+def check_size(shape: Sequence[int], name: str, max_pixels: int) -> None:
     """Refuse an image above ``max_pixels`` or below 2 px a side, in one line."""
     h, w = int(shape[0]), int(shape[1])
     if h * w > max_pixels:
@@ -202,7 +211,7 @@ def tiff_pixel_size(tags, imagej: dict) -> tuple[float | None, str]:
     return None, "px"
 
 
-def write_tiff_image(path, image: np.ndarray, pixel_size: float | None = None,
+def write_tiff_image(path: PathLike, image: np.ndarray, pixel_size: float | None = None,
                      unit: str = "nm") -> Path:
     """Write an image as TIFF (ImageJ flavour, so Fiji reads the pixel size too)."""
     import tifffile
@@ -293,7 +302,7 @@ def _check_mrc_header(path: Path, name: str, max_pixels: int) -> None:
                             "more than the file holds)")
 
 
-def read_image(path, *, max_pixels: int | None = None, as_grey: bool = True) -> Image:
+def read_image(path: PathLike, *, max_pixels: int | None = None, as_grey: bool = True) -> Image:
     """Read an image file as a 2-D float32 ``Image`` with its pixel size.
 
     PNG, JPEG, BMP, TIFF (8/16-bit, float), NumPy .npy, and electron-microscopy
@@ -319,7 +328,7 @@ def read_image(path, *, max_pixels: int | None = None, as_grey: bool = True) -> 
     return _decode(path, suffix, name, max_pixels, as_grey)
 
 
-def read_frames(path, *, max_pixels: int | None = None) -> Iterator[Image]:
+def read_frames(path: PathLike, *, max_pixels: int | None = None) -> Iterator[Image]:
     """Each 2-D frame of an image file, read one at a time: the pages of a multi-page
     or 3-D TIFF, the frames of a DM/EMD/MRC/SER series, the planes of a 3-D .npy,
     else the one image. Frames are named ``file [k/n]`` and keep the pixel size."""
@@ -460,7 +469,7 @@ def _as_file(data: bytes, filename: str) -> Iterator[Path]:
             raise PaintsegError(str(exc).replace(str(path), path.name)) from None
 
 
-def as_image(source, *, name: str | None = None, max_pixels: int | None = None) -> Image:
+def as_image(source: ImageLike, *, name: str | None = None, max_pixels: int | None = None) -> Image:
     """Whatever paintseg accepts as an image, as its ``Image``: the one place inputs
     become images, so the app, the notebook and ``Segmenter`` take the same things.
 
@@ -485,7 +494,7 @@ def as_image(source, *, name: str | None = None, max_pixels: int | None = None) 
     return _to_image(data, None, "px", name or "image", max_pixels)
 
 
-def is_signal(obj) -> bool:
+def is_signal(obj: object) -> bool:
     """Whether ``obj`` looks like a HyperSpy signal (``.data`` and ``.axes_manager``)."""
     return hasattr(obj, "data") and hasattr(obj, "axes_manager")
 
@@ -586,7 +595,7 @@ def _fill_non_finite(grey: np.ndarray, name: str, as_grey: bool) -> np.ndarray:
     return np.where(finite, grey, np.float32(np.median(grey[finite])))
 
 
-def read_mask(path, *, max_pixels: int | None = None) -> np.ndarray:
+def read_mask(path: PathLike, *, max_pixels: int | None = None) -> np.ndarray:
     """Read a single-channel label / stroke mask (0 = unlabelled) as integers."""
     path = Path(path)
     image = read_image(path, max_pixels=max_pixels, as_grey=False)
@@ -635,14 +644,14 @@ def encode_mask(mask: np.ndarray, suffix: str, colours: dict[int, str] | None = 
     raise PaintsegError(f"masks are written as .png or .tif, not '{suffix}'")
 
 
-def write_mask(path, mask: np.ndarray, colours: dict[int, str] | None = None) -> Path:
+def write_mask(path: PathLike, mask: np.ndarray, colours: dict[int, str] | None = None) -> Path:
     """Write a label mask atomically; the format follows the file extension."""
     path = Path(path)
     atomic_write_bytes(path, encode_mask(mask, path.suffix, colours))
     return path
 
 
-def encode_probabilities(proba: np.ndarray, class_names=None) -> bytes:
+def encode_probabilities(proba: np.ndarray, class_names: Sequence[str] | None = None) -> bytes:
     """Float32 multi-page TIFF bytes, one page per class, of an (H, W, K) array."""
     import tifffile
 
@@ -655,7 +664,8 @@ def encode_probabilities(proba: np.ndarray, class_names=None) -> bytes:
     return buffer.getvalue()
 
 
-def write_probabilities(path, proba: np.ndarray, class_names=None) -> Path:
+def write_probabilities(path: PathLike, proba: np.ndarray,
+                        class_names: Sequence[str] | None = None) -> Path:
     """Write probability maps as a float32 TIFF, one page per class, atomically."""
     path = Path(path)
     if path.suffix.lower() not in TIFF_SUFFIXES:

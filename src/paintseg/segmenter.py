@@ -49,7 +49,7 @@ from .features import (
     intensity_range,
     resolve_spec,
 )
-from .io import as_image, is_signal, label_dtype_for, read_mask
+from .io import ImageLike, MaskLike, PathLike, as_image, is_signal, label_dtype_for, read_mask
 from .lattice_borders import smooth_at_lattice_resolution, smoothing_sigma
 from .model_io import LEGACY_CENTRE, ModelFile, read_model, read_model_file, save_segmenter
 from .probabilities import MAX_SMOOTHING, smooth_probabilities
@@ -58,6 +58,7 @@ PREDICT_CHUNK = 262_144  # pixels per classifier call: bounds peak memory
 
 
 def default_class_names(classes: Sequence[int]) -> list[str]:
+    """Names for classes nobody named: 'phase k' for class id k."""
     return [f"phase {k}" for k in classes]
 
 
@@ -122,7 +123,7 @@ def _as_images(images, strokes=None) -> list[np.ndarray]:
     return [_as_image(a) for a in images]
 
 
-def pixel_size_nm(image) -> float | None:
+def pixel_size_nm(image: np.ndarray) -> float | None:
     """The pixel size in nm an image carries (``io.Image``), or None."""
     value = getattr(image, "pixel_size_nm", None)
     return float(value) if value else None
@@ -260,8 +261,9 @@ class Segmenter(BaseEstimator):
         if twice:  # the measurements and the exported tables name classes by these
             raise PaintsegError(f"two classes are named '{twice[0]}': give each class its own name")
 
-    def fit(self, images, strokes, *, progress: Callable[[str], None] | None = None,
-            first_trees: int | None = None):
+    def fit(self, images: ImageLike | Sequence[ImageLike], strokes: MaskLike | Sequence[MaskLike],
+            *, progress: Callable[[str], None] | None = None,
+            first_trees: int | None = None) -> Segmenter:
         """Train on the painted pixels of one or several images.
 
         ``first_trees`` fits only that many trees of a forest classifier, for a quick
@@ -333,7 +335,8 @@ class Segmenter(BaseEstimator):
         keep = cap_per_class(y, self.max_pixels_per_class, self.random_state)
         return X[keep], np.searchsorted(self.classes_, y[keep])
 
-    def grow(self, images, strokes) -> Segmenter:
+    def grow(self, images: ImageLike | Sequence[ImageLike],
+             strokes: MaskLike | Sequence[MaskLike]) -> Segmenter:
         """Fit the trees a ``fit(..., first_trees=n)`` left out, on the same images and
         strokes. scikit-learn's warm start draws each new tree's seed as a single fit
         would, so the grown forest equals the one ``fit`` makes without ``first_trees``."""
@@ -379,7 +382,8 @@ class Segmenter(BaseEstimator):
         names = dict(zip((int(k) for k in self.classes_), self.class_names_, strict=True))
         return self.accuracy_.describe(names)
 
-    def fit_spec(self, images: Sequence[np.ndarray], strokes=None) -> Segmenter:
+    def fit_spec(self, images: ImageLike | Sequence[ImageLike],
+                 strokes: MaskLike | Sequence[MaskLike] | None = None) -> Segmenter:
         """Choose the concrete feature spec for these training images (``spec_``,
         ``lattice_``, ``period_nm_``): an adaptive spec's lattice families go to the
         images' lattice period. ``fit`` calls it; the AutoML search uses it alone.
@@ -415,12 +419,12 @@ class Segmenter(BaseEstimator):
             self.period_nm_ = float(self.spec_.period * size)
         return self
 
-    def value_range_for(self, image) -> tuple[float, float]:
+    def value_range_for(self, image: np.ndarray) -> tuple[float, float]:
         """The intensity range ``image`` is mapped by for this model's features, centred
         as when the model was trained (``features.intensity_range``)."""
         return intensity_range(image, self.intensity_centre_)
 
-    def features_of(self, image) -> np.ndarray:
+    def features_of(self, image: np.ndarray) -> np.ndarray:
         """The (H, W, F) feature stack this model reads for ``image`` (cached): its
         spec at the image's magnification (``spec_for``), intensities mapped as when it
         was trained (``value_range_for``)."""
@@ -462,8 +466,8 @@ class Segmenter(BaseEstimator):
         return spec.with_period(period)
 
     # -- prediction ----------------------------------------------------------------
-    def predict_proba(self, image: np.ndarray, *, value_range=None, cache: bool = True,
-                      ) -> np.ndarray:
+    def predict_proba(self, image: ImageLike, *, value_range: tuple[float, float] | None = None,
+                      cache: bool = True) -> np.ndarray:
         """Class probabilities, (H, W, K) float32, channels ordered as ``classes_``.
 
         ``cache=False`` leaves the feature stack out of the in-memory cache (a tile of a
@@ -486,7 +490,8 @@ class Segmenter(BaseEstimator):
         proba = smooth_at_lattice_resolution(proba, spec.period, self.edge_pairs_)
         return snap_to_edges(proba, image, value_range, self.edge_pairs_, self.edge_sigma_)
 
-    def predict(self, image: np.ndarray, *, value_range=None) -> np.ndarray:
+    def predict(self, image: ImageLike, *,
+                value_range: tuple[float, float] | None = None) -> np.ndarray:
         """Class id (1..K as painted) of every pixel, (H, W)."""
         proba = self.predict_proba(image, value_range=value_range)
         return labels_from_proba(proba, self.classes_)
@@ -503,12 +508,12 @@ class Segmenter(BaseEstimator):
         return suggest_regions(self.predict_proba(image), strokes, n)
 
     # -- persistence ---------------------------------------------------------------
-    def save(self, path) -> None:
+    def save(self, path: PathLike) -> None:
         """Write the model file (JSON metadata + skops classifier, in one zip)."""
         save_segmenter(self, path)
 
     @classmethod
-    def load(cls, path) -> Segmenter:
+    def load(cls, path: PathLike) -> Segmenter:
         """Read a model file written by ``save``; never executes code from it."""
         return cls._from_model_file(read_model_file(path))
 
@@ -596,7 +601,8 @@ PACKING = ("it is the spacing of painted objects smaller than a period, which di
            "from the other classes in brightness")
 
 
-def packing_of_painted_objects(images, strokes, period: float) -> bool:
+def packing_of_painted_objects(images: Sequence[np.ndarray], strokes: Sequence[np.ndarray],
+                               period: float) -> bool:
     """Whether a lattice of ``period`` px is the packing of objects painted as a class:
     every stroke of some class fits within one period (each spans less than a period
     across), and every pair of painted classes differs in brightness (``edges``).

@@ -22,12 +22,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .errors import PaintsegError
-from .io import Image
+from .io import Image, ImageLike
 from .segmenter import Segmenter, label_dtype, labels_from_proba
+
+if TYPE_CHECKING:
+    from .lazy_io import LazyImage
 
 ALIGN = 64  # tile corners on this grid: pyramid levels and decimated grids line up
 DEFAULT_TILE = 1024  # above this side length an image is predicted in tiles (1.3 GB peak)
@@ -69,7 +73,7 @@ def plan_tiles(shape: tuple[int, int], tile: int, halo: int) -> list[Tile]:
     return tiles
 
 
-def predict_tiles(seg: Segmenter, source, *, tile: int = DEFAULT_TILE,
+def predict_tiles(seg: Segmenter, source: np.ndarray | LazyImage, *, tile: int = DEFAULT_TILE,
                   value_range: tuple[float, float] | None = None,
                   pixel_size: float | None = None, unit: str = "px",
                   ) -> Iterator[tuple[Tile, np.ndarray]]:
@@ -95,7 +99,7 @@ def _sized(image: Image, shape) -> Image:
     return Image(np.broadcast_to(np.float32(0), tuple(shape[:2])), image.pixel_size, image.unit)
 
 
-def predict_proba(seg: Segmenter, image, *, tile: int = DEFAULT_TILE,
+def predict_proba(seg: Segmenter, image: ImageLike, *, tile: int = DEFAULT_TILE,
                   value_range: tuple[float, float] | None = None) -> np.ndarray:
     """Class probabilities (H, W, K) of an image of any size, tile by tile when it is
     larger than ``tile``; equal to ``seg.predict_proba`` on the whole image."""
@@ -109,7 +113,7 @@ def predict_proba(seg: Segmenter, image, *, tile: int = DEFAULT_TILE,
     return out
 
 
-def predict(seg: Segmenter, image, *, tile: int = DEFAULT_TILE,
+def predict(seg: Segmenter, image: ImageLike, *, tile: int = DEFAULT_TILE,
             value_range: tuple[float, float] | None = None,
             sink: Callable[[Tile, np.ndarray], None] | None = None) -> np.ndarray | None:
     """Class ids (H, W) of an image of any size, filled tile by tile (no (H, W, K)
@@ -134,7 +138,7 @@ def predict(seg: Segmenter, image, *, tile: int = DEFAULT_TILE,
 PREVIEW_TREES = 16  # trees of a forest a preview asks (a third of the default's 48)
 
 
-def preview_proba(seg: Segmenter, image, box: tuple[int, int, int, int], step: int,
+def preview_proba(seg: Segmenter, image: np.ndarray, box: tuple[int, int, int, int], step: int,
                   *, trees: int = PREVIEW_TREES) -> np.ndarray:
     """A quick look: probabilities of every ``step``-th pixel of ``box`` (row0, col0,
     row1, col1), from the image's cached feature stack and the first ``trees`` trees of

@@ -161,6 +161,8 @@ class Session:
     # -- images ---------------------------------------------------------------------
     def add_image(self, image: Image, *, stack: str | None = None, frame: int = 0,
                   warm: bool = True) -> int:
+        """Open an image (a frame of ``stack`` when given) and make it the current one; its
+        features start computing in the background unless ``warm`` is False."""
         with self.lock:
             self.images.append(ImageEntry(image=image, history=StrokeHistory(image.shape),
                                           stack=stack, frame=frame))
@@ -182,6 +184,7 @@ class Session:
             return first
 
     def add_upload(self, data: bytes, filename: str, max_pixels: int | None = None) -> int:
+        """Open every frame of an uploaded file; the index of the first."""
         return self.add_frames(read_frames_bytes(data, filename, max_pixels=max_pixels), filename)
 
     def stack_of(self, index: int | None = None) -> list[int]:
@@ -194,6 +197,7 @@ class Session:
         return sorted(same, key=lambda i: self.images[i].frame)
 
     def entry(self, index: int | None = None) -> ImageEntry:
+        """The image at ``index`` (the current one by default), or a one-line error."""
         if not self.images:
             raise PaintsegError("no image is open")
         index = self.current if index is None else index
@@ -202,12 +206,15 @@ class Session:
         return self.images[index]
 
     def index_of(self, uid: str) -> int:
+        """The index of the open image with this ``uid`` (an image's uid outlives
+        reordering)."""
         for i, entry in enumerate(self.images):
             if entry.uid == uid:
                 return i
         raise PaintsegError("that image is no longer open")
 
     def select(self, index: int) -> None:
+        """Make the image at ``index`` the current one."""
         with self.lock:
             self.entry(index)
             self.current = index
@@ -220,6 +227,8 @@ class Session:
 
     # -- classes --------------------------------------------------------------------
     def add_class(self, name: str | None = None) -> ClassInfo:
+        """A new class with the first free id and colour, named ``name`` or 'phase k' (the
+        first such name no class has)."""
         with self.lock:
             used = {c.id for c in self.classes}
             new_id = next((k for k in range(1, MAX_STROKE_ID + 1) if k not in used), None)
@@ -235,6 +244,7 @@ class Session:
             return info
 
     def class_by_id(self, class_id: int) -> ClassInfo:
+        """The class with this id, or a one-line error."""
         for c in self.classes:
             if c.id == int(class_id):
                 return c
@@ -252,11 +262,13 @@ class Session:
         info.name = name
 
     def recolour_class(self, class_id: int, colour: str) -> None:
+        """Give a class a colour ('#rrggbb')."""
         if not (isinstance(colour, str) and len(colour) == 7 and colour.startswith("#")):
             raise PaintsegError(f"not a colour: {colour!r}")
         self.class_by_id(class_id).colour = colour
 
     def delete_class(self, class_id: int) -> None:
+        """Remove a class and its strokes (undoably); a model that knows it is dropped."""
         with self.lock:
             if len(self.classes) <= 1:
                 raise PaintsegError("keep at least one class")
@@ -270,6 +282,7 @@ class Session:
                 self.drop_model()  # its overlay and area fraction would outlive it
 
     def colours(self) -> dict[int, str]:
+        """Each class's colour by id."""
         return {c.id: c.colour for c in self.classes}
 
     def class_name(self, class_id) -> str:
@@ -277,6 +290,7 @@ class Session:
         return next((c.name for c in self.classes if c.id == int(class_id)), str(class_id))
 
     def pixel_counts(self) -> dict[int, int]:
+        """Painted pixels per class over every image."""
         counts = dict.fromkeys((c.id for c in self.classes), 0)
         for entry in self.images:
             per_label = entry.history.counts()
@@ -286,6 +300,7 @@ class Session:
 
     # -- strokes --------------------------------------------------------------------
     def add_stroke(self, data: dict) -> None:
+        """Apply a stroke from the page (its image, points, width and class), checked."""
         with self.lock:
             try:
                 stroke = Stroke.from_dict(data)
@@ -316,6 +331,7 @@ class Session:
             return last, applied
 
     def undo(self) -> bool:
+        """Undo the current image's last stroke or clear; whether there was one."""
         with self.lock:
             entry = self.entry()
             done = entry.history.undo()
@@ -323,6 +339,7 @@ class Session:
             return done
 
     def clear(self) -> None:
+        """Clear the current image's strokes (undoably)."""
         with self.lock:
             entry = self.entry()
             entry.history.push("clear", None)
@@ -355,6 +372,7 @@ class Session:
 
     # -- training and results ---------------------------------------------------------
     def set_features(self, spec: FeatureSpec) -> None:
+        """Use another feature spec; the current image's features start computing."""
         with self.lock:
             if spec != self.features:
                 self.features = spec
@@ -556,6 +574,9 @@ class Session:
         return {int(k): float(counts[int(k)]) / total for k in result.classes}
 
     def use_model(self, seg: Segmenter) -> None:
+        """Use a fitted model as the session's: its classes' names and colours are taken,
+        classes it adds are created, its feature spec is used, and results made with
+        the model before are dropped (each image is predicted again when shown)."""
         with self.lock:
             for k, name, colour in zip(seg.classes_, seg.class_names_, seg.class_colours_,
                                        strict=True):
@@ -569,6 +590,7 @@ class Session:
             self._install(seg)
 
     def import_model(self, data: bytes, filename: str) -> None:
+        """Use the model in an uploaded model file (checked; no code from it is run)."""
         self.use_model(Segmenter.from_bytes(data, source=filename))
 
     # -- exports ----------------------------------------------------------------------
@@ -579,25 +601,31 @@ class Session:
         return result
 
     def export_mask(self, suffix: str) -> bytes:
+        """The shown segmentation as a mask file (``.png`` or ``.tif``)."""
         return encode_mask(self.shown_labels(), suffix, self.colours())
 
     def export_probabilities(self) -> bytes:
+        """The class probabilities as a float TIFF, one page per class."""
         result = self._require_result()
         return encode_probabilities(result.proba, [self.class_name(k) for k in result.classes])
 
     def export_model(self) -> bytes:
+        """The session's model as a model file (the whole forest, grown if live mode left
+        trees pending)."""
         model = self.grown_model()
         if model is None:
             raise PaintsegError("train a model first (or import one)")
         return segmenter_to_bytes(model)
 
     def export_strokes(self) -> bytes:
+        """The current image's strokes as a palette PNG mask."""
         entry = self.entry()
         if not entry.history.mask.any():
             raise PaintsegError("this image has no strokes to export")
         return encode_mask(entry.history.mask, ".png", {**self.colours(), IGNORE: IGNORE_COLOUR})
 
     def export_overlay(self) -> bytes:
+        """The segmentation over the image as a full-size PNG."""
         entry = self.entry()
         return overlay_png(entry.image, self.shown_labels(), self.colours(), max_side=None)
 

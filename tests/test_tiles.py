@@ -56,6 +56,38 @@ def test_tiled_equals_whole_image_with_classes_across_tile_borders():
     assert len(seen) == 16
 
 
+def test_a_large_image_is_trained_and_predicted_tile_by_tile_as_whole(stem, monkeypatch):
+    """Above ``LARGE_PIXELS`` a Segmenter computes features tile by tile (bounded memory):
+    the painted pixels' features, the model and the prediction are those of the whole
+    image, up to float rounding."""
+    from paintseg.features import compute_features, tiling
+
+    image, _ = stem
+    demo = make_stem_image(512, seed=3)
+    strokes = simulate_strokes(demo.truth, grains=demo.grains, seed=3)
+    seg = Segmenter(random_state=0).fit([image], [strokes])
+    whole = seg.predict_proba(image)
+    spec = seg.spec_for(image)
+    rows, cols = np.nonzero(strokes)
+    expected = compute_features(image, spec)[rows, cols]
+    monkeypatch.setattr(tiling, "LARGE_PIXELS", 128 * 128)
+    monkeypatch.setattr(tiling, "DEFAULT_TILE", 192)  # 3 x 3 tiles, borders through the grains
+    np.testing.assert_allclose(tiling.features_at(image, spec, rows, cols), expected,
+                               rtol=1e-3, atol=1e-4)
+    tiled = Segmenter(random_state=0).fit([image], [strokes])
+    assert tiled.accuracy_.mean_iou is not None  # estimated from a sample of tiles
+    assert abs(tiled.accuracy_.mean_iou - seg.accuracy_.mean_iou) < 0.05
+    proba = tiled.predict_proba(image)
+    assert proba.shape == whole.shape
+    assert (proba.argmax(2) == whole.argmax(2)).mean() >= 0.999
+    assert np.abs(proba - whole).max() < 0.1
+    # live mode's preview reads the box's features alone
+    preview = tiles.preview_proba(seg, image, (100, 50, 400, 300), 4)
+    monkeypatch.setattr(tiling, "LARGE_PIXELS", 10**9)
+    np.testing.assert_allclose(preview, tiles.preview_proba(seg, image, (100, 50, 400, 300), 4),
+                               atol=1e-6)
+
+
 def _run(*args, timeout=300):
     return subprocess.run([sys.executable, "-m", "paintseg.cli", *map(str, args)],
                           capture_output=True, text=True, timeout=timeout)

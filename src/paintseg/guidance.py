@@ -42,6 +42,7 @@ from sklearn.base import clone
 
 from .classifiers import make_classifier, sized_for
 from .errors import PaintsegError, size_text
+from .features import tiling
 from .grouped_cv import even_over_strokes, full_proba, stroke_folds, strokes_per_class
 from .probabilities import uncertainty
 
@@ -150,11 +151,30 @@ def _image_sample(seg: Segmenter, images: list[np.ndarray]) -> np.ndarray:
     per_image = max(1, IMAGE_SAMPLE // len(images))
     parts = []
     for image in images:
+        if image.size > tiling.LARGE_PIXELS:  # a few of its tiles, not its whole stack
+            parts.append(_tiles_sample(seg, image, per_image, rng))
+            continue
         stack = seg.features_of(image)
         h, w = stack.shape[:2]
         rows, cols = rng.integers(0, h, per_image), rng.integers(0, w, per_image)
         parts.append(stack[rows, cols])
     return np.concatenate(parts)
+
+
+def _tiles_sample(seg: Segmenter, image: np.ndarray, n: int, rng: np.random.Generator,
+                  windows: int = 16, side: int = 256) -> np.ndarray:
+    """Feature vectors of ``n`` random pixels of a large image, drawn from ``windows``
+    windows of ``side`` px spread over it at random (only their features are computed)."""
+    plan = tiling.plan_tiles(image.shape, side, 0)
+    chosen = [plan[i] for i in rng.choice(len(plan), min(windows, len(plan)), replace=False)]
+    which = rng.integers(0, len(chosen), n)
+    rows, cols = np.empty(n, np.int64), np.empty(n, np.int64)
+    for i, window in enumerate(chosen):
+        r0, c0, r1, c1 = window.core
+        mine = which == i
+        rows[mine], cols[mine] = rng.integers(r0, r1, mine.sum()), rng.integers(c0, c1, mine.sum())
+    return tiling.features_at(image, seg.spec_for(image), rows, cols, seg.value_range_for(image),
+                              tile=side)
 
 
 def _soft_confusion(proba: np.ndarray, n_classes: int) -> np.ndarray:

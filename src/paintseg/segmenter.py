@@ -48,8 +48,18 @@ from .features import (
     feature_matrix,
     intensity_range,
     resolve_spec,
+    tiling,
 )
-from .io import ImageLike, MaskLike, PathLike, as_image, is_signal, label_dtype_for, read_mask
+from .io import (
+    Image,
+    ImageLike,
+    MaskLike,
+    PathLike,
+    as_image,
+    is_signal,
+    label_dtype_for,
+    read_mask,
+)
 from .lattice_borders import smooth_at_lattice_resolution, smoothing_sigma
 from .model_io import LEGACY_CENTRE, ModelFile, read_model, read_model_file, save_segmenter
 from .probabilities import MAX_SMOOTHING, smooth_probabilities
@@ -155,9 +165,12 @@ def labelled_pixels(
         rows, cols = np.nonzero((band > 0) & (band != IGNORE))  # "ignore" is not a class
         if not len(rows):
             continue
-        stack = compute_features(image, spec(image) if callable(spec) else spec)
+        image_spec = spec(image) if callable(spec) else spec
+        if image.size > tiling.LARGE_PIXELS:  # only the tiles with paint, one at a time
+            X_parts.append(tiling.features_at(image, image_spec, row_of[rows], cols))
+        else:
+            X_parts.append(compute_features(image, image_spec)[row_of[rows], cols])
         labels = band[rows, cols].astype(np.int64)
-        X_parts.append(stack[row_of[rows], cols])
         y_parts.append(labels)
         groups = np.empty(len(rows), np.int64)
         for k in np.unique(labels):
@@ -474,9 +487,28 @@ class Segmenter(BaseEstimator):
         large image is seen once: caching it would only hold memory)."""
         check_is_fitted(self, "estimator_")
         image = _as_image(image)
-        spec = self.spec_for(image)
         if value_range is None:  # once, for the features and the edges alike
             value_range = self.value_range_for(image)
+        if image.size > tiling.LARGE_PIXELS:
+            return self._proba_by_tile(image, value_range)
+        return self._proba(image, value_range, cache)
+
+    def _proba_by_tile(self, image: np.ndarray, value_range: tuple[float, float]) -> np.ndarray:
+        """``predict_proba`` of a large image, tile by tile (``features.tiling``): each
+        tile read with the context its pixels depend on and mapped by the whole image's
+        range, so that only one tile's features are held at a time."""
+        out = np.empty((*image.shape, len(self.classes_)), np.float32)
+        pixel_size, unit = getattr(image, "pixel_size", None), getattr(image, "unit", "px")
+        for tile in tiling.plan_tiles(image.shape, tiling.DEFAULT_TILE, self.halo_for(image)):
+            r0, c0, r1, c1 = tile.read
+            block = Image(np.asarray(image[r0:r1, c0:c1]), pixel_size, unit)
+            core = tile.core
+            out[core[0]:core[2], core[1]:core[3]] = self._proba(block, value_range, False)[tile.crop]
+        return out
+
+    def _proba(self, image: np.ndarray, value_range: tuple[float, float], cache: bool) -> np.ndarray:
+        """``predict_proba`` of an image whose features are computed whole."""
+        spec = self.spec_for(image)
         stack = compute_features(image, spec, value_range=value_range, cache=cache)
         h, w, f = stack.shape
         if f != self.n_features_in_:

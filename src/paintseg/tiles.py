@@ -21,56 +21,28 @@ array), so images larger than memory are read tile by tile; results go to a
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .errors import PaintsegError
+from .features import tiling
+from .features.tiling import (
+    ALIGN,
+    DEFAULT_TILE,
+    LARGE_PIXELS,
+    Tile,
+    plan_tiles,
+    tile_side,
+)
 from .io import Image, ImageLike
 from .segmenter import Segmenter, label_dtype, labels_from_proba
 
 if TYPE_CHECKING:
     from .lazy_io import LazyImage
 
-ALIGN = 64  # tile corners on this grid: pyramid levels and decimated grids line up
-DEFAULT_TILE = 1024  # above this side length an image is predicted in tiles (1.3 GB peak)
-
-
-@dataclass(frozen=True)
-class Tile:
-    """One tile: the core box it fills and the larger box it reads (core + halo)."""
-
-    core: tuple[int, int, int, int]  # row0, col0, row1, col1
-    read: tuple[int, int, int, int]
-
-    @property
-    def crop(self) -> tuple[slice, slice]:
-        """Where the core lies inside the read box."""
-        r0, c0, r1, c1 = self.core
-        return slice(r0 - self.read[0], r1 - self.read[0]), slice(c0 - self.read[1], c1 - self.read[1])
-
-
-def tile_side(tile: int) -> int:
-    """The side of the tiles ``plan_tiles`` cuts for a requested ``tile`` size."""
-    if tile < ALIGN:
-        raise PaintsegError(f"tile size must be at least {ALIGN} pixels")
-    return -(-int(tile) // ALIGN) * ALIGN
-
-
-def plan_tiles(shape: tuple[int, int], tile: int, halo: int) -> list[Tile]:
-    """Tiles of side ``tile`` (rounded up to ``ALIGN``) covering ``shape``, each read
-    with ``halo`` pixels of context (rounded up to ``ALIGN``) clipped to the image."""
-    h, w = int(shape[0]), int(shape[1])
-    tile = tile_side(tile)
-    halo = -(-int(halo) // ALIGN) * ALIGN
-    tiles = []
-    for r0 in range(0, h, tile):
-        for c0 in range(0, w, tile):
-            r1, c1 = min(r0 + tile, h), min(c0 + tile, w)
-            read = (max(0, r0 - halo), max(0, c0 - halo), min(h, r1 + halo), min(w, c1 + halo))
-            tiles.append(Tile((r0, c0, r1, c1), read))
-    return tiles
+__all__ = ["ALIGN", "DEFAULT_TILE", "LARGE_PIXELS", "PREVIEW_TREES", "Tile", "plan_tiles",
+           "predict", "predict_proba", "predict_tiles", "preview_proba", "tile_side"]
 
 
 def predict_tiles(seg: Segmenter, source: np.ndarray | LazyImage, *, tile: int = DEFAULT_TILE,
@@ -153,9 +125,13 @@ def preview_proba(seg: Segmenter, image: np.ndarray, box: tuple[int, int, int, i
     r0, c0, r1, c1 = max(0, r0), max(0, c0), min(h, r1), min(w, c1)
     if r1 <= r0 or c1 <= c0 or step < 1:
         raise PaintsegError("the preview box lies outside the image")
-    stack = seg.features_of(image)
-    sample = feature_matrix(stack, slice(r0, r1, step), slice(c0, c1, step))
     rows, cols = len(range(r0, r1, step)), len(range(c0, c1, step))
+    if image.size > tiling.LARGE_PIXELS:  # the box's features alone, not the whole stack's
+        grid_r, grid_c = np.meshgrid(np.arange(r0, r1, step), np.arange(c0, c1, step), indexing="ij")
+        sample = tiling.features_at(image, seg.spec_for(image), grid_r.ravel(), grid_c.ravel(),
+                             seg.value_range_for(image))
+    else:
+        sample = feature_matrix(seg.features_of(image), slice(r0, r1, step), slice(c0, c1, step))
     estimator = seg.estimator_
     if len(getattr(estimator, "estimators_", ())) > trees:  # a forest: fewer trees
         estimator = copy.copy(estimator)

@@ -30,7 +30,7 @@ from concurrent.futures.process import BrokenProcessPool
 import numpy as np
 
 from ..errors import PaintsegError
-from ..features import compute_features
+from ..features import compute_features, tiling
 from ..segmenter import Segmenter
 
 WORKER_NICENESS = 10  # a worker yields the CPU to the server's request threads
@@ -76,8 +76,11 @@ def grow_segmenter(seg: Segmenter, images: Sequence, masks: Sequence[np.ndarray]
 
 
 def warm_features(image, spec) -> None:
-    """Compute an image's feature stack into this process's cache, ready for training."""
-    compute_features(image, spec)
+    """Compute an image's feature stack into this process's cache, ready for training;
+    nothing for a large image, whose features are computed tile by tile when needed
+    (``features.tiling``)."""
+    if np.size(image) <= tiling.LARGE_PIXELS:
+        compute_features(image, spec)
 
 
 def predict_proba(seg: Segmenter, image) -> np.ndarray:

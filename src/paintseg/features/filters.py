@@ -33,7 +33,7 @@ SYMMETRY_ORIENTATIONS = 12
 #: Averaging windows (Gaussian sigma) of the lattice and symmetry descriptors, in periods:
 #: one period keeps grain borders sharp when a grain holds only ~10 cells (high
 #: magnification) and loses nothing at low magnification (measured 1.5 / 2 against 1 / 1).
-MAX_STEP = 64  # coarsest band grid (px); tiles start on multiples of it (tiles.ALIGN)
+MAX_STEP = 64  # coarsest band grid (px); tiles start on multiples of it (tiling.ALIGN)
 LATTICE_WINDOW = 1.0
 #: Gaussian sigma, in wavelengths, of the window over which the texture family measures
 #: the local contrast it divides by: the window its amplitude is averaged over

@@ -40,6 +40,8 @@ class Stroke:
 
     @classmethod
     def from_dict(cls, data: dict) -> Stroke:
+        """A stroke from the page's JSON (points, width, label), checked: a one-line error
+        for anything malformed."""
         points = np.asarray(data.get("points", []), dtype=np.float64).reshape(-1, 2)
         width = float(data.get("width", 8))
         label = int(data.get("label", 0))
@@ -108,17 +110,21 @@ class StrokeHistory:
         return self._counts
 
     def replay(self) -> np.ndarray:
+        """The mask the operations so far paint, redrawn from the first."""
         mask = np.zeros(self.shape, np.uint8)
         for kind, payload in self.operations:
             _apply(mask, kind, payload)
         return mask
 
     def push(self, kind: str, payload: object) -> None:
+        """Apply an operation ('stroke', 'clear', 'delete-class', ...) and keep it for
+        undo."""
         self.operations.append((kind, payload))
         _apply(self.mask, kind, payload)
         self._counts = None
 
     def undo(self) -> bool:
+        """Take back the last operation; whether there was one."""
         if not self.operations:
             return False
         self.operations.pop()

@@ -86,9 +86,11 @@ class ColumnGroupSelector(BaseEstimator, TransformerMixin):
         self.name = name
 
     def fit(self, X, y=None):
+        """Nothing to learn: the columns are fixed by the groups."""
         return self
 
     def transform(self, X):
+        """The columns of the selected feature families."""
         return np.asarray(X)[:, list(self.columns)]
 
 
@@ -250,6 +252,7 @@ class SearchResult:
     search_pipeline: Pipeline | None = None  # the search's own pipeline (unfitted), chosen or not
 
     def export_code(self) -> str:
+        """The winning pipeline as a runnable Python script."""
         return pipeline_code(self.pipeline, self.segmenter, self.grouped_score)
 
 
@@ -363,6 +366,8 @@ class AutoMLSearch:
     # -- the search ----------------------------------------------------------------
     def run(self, images, strokes, *, class_names=None, class_colours=None,
             quiet: bool = True) -> SearchResult:
+        """Search pipelines on the painted pixels of ``images`` (held-out strokes scoring)
+        and return the best, or the default model when nothing beats it."""
         base = Segmenter(features=self.features).fit_spec(images, strokes)
         self.spec = base.spec_
         data = prepare_search_data(images, strokes, base.spec_for,

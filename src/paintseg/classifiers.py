@@ -24,9 +24,11 @@ class ZeroCount(BaseEstimator, TransformerMixin):
     """Prepend, per sample, the count of zero and of non-zero features."""
 
     def fit(self, X, y=None):
+        """Nothing to learn."""
         return self
 
     def transform(self, X):
+        """``X`` with the counts of zero and non-zero features prepended."""
         X = np.asarray(X)
         nonzero = np.count_nonzero(X, axis=1)[:, None]
         zero = X.shape[1] - nonzero
@@ -40,10 +42,12 @@ class StackingEstimator(BaseEstimator, TransformerMixin):
         self.estimator = estimator
 
     def fit(self, X, y=None):
+        """Fit the inner estimator."""
         self.estimator_ = clone(self.estimator).fit(X, y)
         return self
 
     def transform(self, X):
+        """``X`` with the inner estimator's class probabilities prepended."""
         return np.hstack([self.estimator_.predict_proba(X), X])
 
 

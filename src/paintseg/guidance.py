@@ -108,6 +108,7 @@ class AccuracyEstimate:
         return text
 
     def to_dict(self) -> dict:
+        """The estimate as JSON-able data (the training summary, the model file)."""
         return {"estimated_miou": self.mean_iou,
                 "class_iou": {str(k): round(v, 4) for k, v in self.class_iou.items()},
                 "confusion": [[round(v, 4) for v in row] for row in self.confusion],

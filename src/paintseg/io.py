@@ -107,6 +107,7 @@ def content_digest(image: np.ndarray) -> tuple:
 
 
 def max_pixels_default() -> int:
+    """The size limit for images: ``$PAINTSEG_MAX_PIXELS``, else 16384²."""
     try:
         return int(os.environ.get("PAINTSEG_MAX_PIXELS", DEFAULT_MAX_PIXELS))
     except ValueError:

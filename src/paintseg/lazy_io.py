@@ -59,6 +59,7 @@ class LazyImage:
         return block
 
     def close(self) -> None:
+        """Close the file under the image (safe to call twice)."""
         if self._closer is not None:
             self._closer()
             self._closer = None

@@ -152,6 +152,8 @@ def check_meta(meta, source: str) -> dict:
 
 
 def package_versions() -> dict[str, str]:
+    """The versions a model file records (paintseg, numpy, scikit-learn, Python, optional
+    classifiers)."""
     import sklearn
 
     from . import __version__
@@ -165,6 +167,8 @@ def package_versions() -> dict[str, str]:
 
 
 def segmenter_to_bytes(seg) -> bytes:
+    """A fitted Segmenter as the bytes of a model file (JSON metadata and a skops
+    classifier in one zip)."""
     import skops.io as sio
 
     if getattr(seg, "trees_pending_", 0):
@@ -205,6 +209,7 @@ def segmenter_to_bytes(seg) -> bytes:
 
 
 def save_segmenter(seg, path) -> None:
+    """Write a fitted Segmenter's model file atomically."""
     from sklearn.utils.validation import check_is_fitted
 
     check_is_fitted(seg, "estimator_")

@@ -24,6 +24,8 @@ def frame_row() -> html.Div:
 
 
 def register_frames(app: dash.Dash, store) -> None:
+    """Register the frame slider's callbacks: shown for a stack, moving between its
+    frames."""
     @app.callback(
         Output("frame-row", "style"), Output("frame-slider", "max"),
         Output("frame-slider", "value"),

@@ -56,17 +56,20 @@ def family_row(family: str, label: str) -> html.Div:
 
 
 def colour_options() -> list[dict]:
+    """The class colour menu's entries: a swatch and the colour's name."""
     return [{"label": html.Span([html.Span(className="swatch", style={"background": c}), name],
                                 className="colour-option"), "value": c} for c, name in PALETTE]
 
 
 def panel(title: str, *children, id: str | None = None, open: bool = True) -> html.Details:
+    """A collapsible sidebar panel."""
     kwargs = {"id": id} if id else {}
     return html.Details([html.Summary(title), html.Div(children, className="panel-body")],
                         open=open, className="panel", **kwargs)
 
 
 def classes_panel() -> html.Details:
+    """The classes: pick one to paint, rename it, recolour it, add or delete."""
     return panel(
         "Classes",
         dcc.RadioItems(id="class-select", options=[], value=1, className="class-list",
@@ -85,6 +88,7 @@ def classes_panel() -> html.Details:
 
 
 def brush_panel() -> html.Details:
+    """The brush: tool (brush, eraser, ignore, pan) and width."""
     return panel(
         "Brush",
         dcc.RadioItems(id="tool", value="brush", className="segmented", inline=True,
@@ -106,6 +110,8 @@ def brush_panel() -> html.Details:
 
 
 def features_panel() -> html.Details:
+    """Features and training: preset, families, the lattice period and its override, the
+    classifier, borders on edges, Train and live mode."""
     return panel(
         "Features & classifier",
         html.P(PRESET_HELP, className="hint"),
@@ -150,6 +156,8 @@ def features_panel() -> html.Details:
 
 
 def display_panel() -> html.Details:
+    """What the viewer shows: segmentation, uncertainty or a class's probability, strokes,
+    suggestions, opacity."""
     return panel(
         "Display",
         dcc.RadioItems(id="layer", value="segmentation", className="segmented", inline=True,
@@ -179,6 +187,8 @@ def display_panel() -> html.Details:
 
 
 def export_panel() -> html.Details:
+    """Exports (masks, probabilities, model, strokes, overlay, training tiles) and
+    imports."""
     return panel(
         "Export & import",
         html.Div([
@@ -222,6 +232,8 @@ def file_input(name: str) -> dcc.Upload:
 
 
 def build_layout(optimise_panel=None, upload_limit_mb: float = 1024) -> html.Div:
+    """The whole page: header, sidebar panels, toolbar and viewer, and the stores the
+    callbacks share."""
     sidebar = [html.P(id="next-step", className="next-step", role="status"),
                classes_panel(), brush_panel(), features_panel(), display_panel()]
     if optimise_panel is not None:

@@ -60,6 +60,7 @@ def start_optimisation(session, minutes: float, max_pixels: int, seed: int = 0) 
 
 
 def optimise_panel() -> html.Details:
+    """The AutoML panel: time budget, start / stop, progress and the result."""
     return html.Details([
         html.Summary("Optimise (AutoML)"),
         html.Div([
@@ -112,6 +113,8 @@ def _summary(result: SearchResult) -> str:
 
 def register_optimise(app, store) -> None:
 
+    """Register the AutoML panel's callbacks: start and cancel a search, poll it, use its
+    result."""
     def job_of(session_id) -> Optimisation | None:
         session = store.get(session_id)
         return session.optimisation if session is not None else None

@@ -82,12 +82,15 @@ class FilterContext:
         self._cache: dict[tuple, np.ndarray] = {}
 
     def derivative(self, sigma: float, oy: int, ox: int) -> np.ndarray:
+        """A Gaussian derivative of the image (order ``oy``, ``ox``), computed once per
+        context."""
         key = ("d", sigma, oy, ox)
         if key not in self._cache:
             self._cache[key] = gaussian_derivative(self.image, sigma, oy, ox)
         return self._cache[key]
 
     def smooth(self, sigma: float) -> np.ndarray:
+        """The image smoothed at ``sigma``, computed once per context."""
         return self.derivative(sigma, 0, 0)
 
     def pyramid(self, sigma: float) -> tuple[FilterContext, int, float]:

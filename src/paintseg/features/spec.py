@@ -128,6 +128,7 @@ class FeatureSpec:
 
     # -- serialisation -------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
+        """The spec as plain JSON-able data (saved in model and project files)."""
         data = {
             "version": SPEC_VERSION,
             "name": self.name,
@@ -141,10 +142,13 @@ class FeatureSpec:
         return data
 
     def to_json(self) -> str:
+        """The spec as a JSON string (also its cache key)."""
         return json.dumps(self.to_dict(), sort_keys=True)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FeatureSpec:
+        """A spec from ``to_dict``'s data, checked: a one-line error for an unknown family
+        or version."""
         if not isinstance(data, dict) or "filters" not in data:
             raise PaintsegError("not a feature spec: missing 'filters'")
         if int(data.get("version", SPEC_VERSION)) > SPEC_VERSION:
@@ -159,6 +163,7 @@ class FeatureSpec:
 
     @classmethod
     def from_json(cls, text: str) -> FeatureSpec:
+        """A spec from ``to_json``'s string."""
         return cls.from_dict(json.loads(text))
 
     # -- geometry ------------------------------------------------------------------

@@ -228,7 +228,7 @@ def test_values_no_filter_can_hold_are_refused_and_nan_pixels_named(tmp_path):
         as_image(np.full((8, 8), 1e300))
     sentinel = np.arange(64, dtype=np.float64).reshape(8, 8)
     sentinel[3, 3] = 1e300  # a dead pixel's float64 sentinel: filled, not cast to infinity
-    with pytest.warns(PaintsegWarning, match="1 pixels are NaN, infinite or beyond 32-bit"):
+    with pytest.warns(PaintsegWarning, match="1 pixel is NaN, infinite or beyond 32-bit"):
         assert float(as_image(sentinel)[3, 3]) == pytest.approx(np.median(np.delete(sentinel, 27)))
     with pytest.raises(PaintsegError, match="no pixel has a finite value"):
         as_image(np.full((8, 8), np.nan, np.float32))
@@ -252,3 +252,39 @@ def test_planar_samples_that_are_no_colour_stay_frames(tmp_path):
     frames = list(read_frames(tmp_path / "five.tif"))
     assert [f.shape for f in frames] == [(40, 50)] * 5
     np.testing.assert_array_equal(frames[4], planes[4])
+
+
+def test_notes_of_a_read_go_to_the_thread_that_collects_them(tmp_path):
+    """The app collects what a file says as it is read (pixels filled in) per request
+    thread; another thread's notes stay warnings, and nothing leaks between them."""
+    import threading
+    import warnings
+
+    from paintseg.errors import PaintsegWarning, collecting_notes, note
+    from paintseg.io import read_frames_bytes
+
+    data = np.ones((16, 16), np.float32)
+    data[3, 4] = np.nan
+    path = tmp_path / "nan.tif"
+    tifffile.imwrite(path, data)
+    elsewhere = []
+
+    def other_thread():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            note("from another request")
+        elsewhere.extend(str(w.message) for w in caught)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PaintsegWarning)  # nothing collected may warn here
+        with collecting_notes() as notes:
+            frames = read_frames_bytes(path.read_bytes(), "nan.tif")
+            thread = threading.Thread(target=other_thread)
+            thread.start()
+            thread.join()
+    assert frames[0].shape == (16, 16)
+    assert notes == ["nan.tif: 1 pixel is NaN, infinite or beyond 32-bit floats: set "
+                     "to the image's median"]
+    assert elsewhere == ["from another request"]
+    with pytest.warns(PaintsegWarning, match="1 pixel is NaN"):
+        read_frames_bytes(path.read_bytes(), "nan.tif")

@@ -208,3 +208,21 @@ def test_two_classes_cannot_share_a_name():
         session.add_class("phase 2")
     session.rename_class(1, "phase 3")  # its own name again is no change
     assert [c.name for c in session.classes] == ["phase 3", "phase 2", third.name]
+
+
+def test_a_model_taken_over_leaves_no_two_classes_of_one_name():
+    """A model's class names replace the session's; a session class outside the model
+    whose name the model uses takes a free default name instead."""
+    from paintseg import Segmenter
+
+    session = _session(32)
+    extra = session.add_class("pore")
+    image = np.random.default_rng(0).normal(size=(32, 32)).astype(np.float32)
+    image[:, 16:] += 3
+    strokes = np.zeros((32, 32), np.uint8)
+    strokes[2:30, 2:6], strokes[2:30, 26:30] = 1, 2
+    model = Segmenter(class_names=["pore", "matrix"], estimate=False).fit(image, strokes)
+    session.use_model(model)
+    names = {c.id: c.name for c in session.classes}
+    assert names[1] == "pore" and names[2] == "matrix"
+    assert names[extra.id] not in {"pore", "matrix"} and len(set(names.values())) == len(names)

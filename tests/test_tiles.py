@@ -60,7 +60,7 @@ def test_a_large_image_is_trained_and_predicted_tile_by_tile_as_whole(stem, monk
     """Above ``LARGE_PIXELS`` a Segmenter computes features tile by tile (bounded memory):
     the painted pixels' features, the model and the prediction are those of the whole
     image, up to float rounding."""
-    from paintseg.features import compute_features, tiling
+    from paintseg.features import clear_cache, compute_features, tiling
 
     image, _ = stem
     demo = make_stem_image(512, seed=3)
@@ -72,8 +72,14 @@ def test_a_large_image_is_trained_and_predicted_tile_by_tile_as_whole(stem, monk
     expected = compute_features(image, spec)[rows, cols]
     monkeypatch.setattr(tiling, "LARGE_PIXELS", 128 * 128)
     monkeypatch.setattr(tiling, "DEFAULT_TILE", 192)  # 3 x 3 tiles, borders through the grains
+    blocks = []
+    real_compute = tiling.compute_features
+    monkeypatch.setattr(tiling, "compute_features",
+                        lambda block, *a, **k: blocks.append(block.shape) or real_compute(block, *a, **k))
     np.testing.assert_allclose(tiling.features_at(image, spec, rows, cols), expected,
                                rtol=1e-3, atol=1e-4)
+    assert len(blocks) >= 4  # the strokes lie in several tiles, each computed on its own
+    clear_cache()  # a large image whose whole stack is cached reads it instead (the app)
     tiled = Segmenter(random_state=0).fit([image], [strokes])
     assert tiled.accuracy_.mean_iou is not None  # estimated from a sample of tiles
     assert abs(tiled.accuracy_.mean_iou - seg.accuracy_.mean_iou) < 0.05
@@ -83,9 +89,13 @@ def test_a_large_image_is_trained_and_predicted_tile_by_tile_as_whole(stem, monk
     assert np.abs(proba - whole).max() < 0.1
     # live mode's preview reads the box's features alone
     preview = tiles.preview_proba(seg, image, (100, 50, 400, 300), 4)
-    monkeypatch.setattr(tiling, "LARGE_PIXELS", 10**9)
+    computed = len(blocks)
+    compute_features(image, spec)  # the app keeps the stack of the image being painted
     np.testing.assert_allclose(preview, tiles.preview_proba(seg, image, (100, 50, 400, 300), 4),
                                atol=1e-6)
+    again = tiled.predict_proba(image)
+    assert len(blocks) == computed  # no tile computed once the whole stack is there
+    assert (again.argmax(2) == proba.argmax(2)).mean() >= 0.999
 
 
 def _run(*args, timeout=300):

@@ -4,6 +4,11 @@ Its message is a single line meant for people: the CLI prints it and exits with 
 non-zero status, the app shows it in the page.
 """
 
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 
 class PaintsegError(ValueError):
     """A problem with the user's input (file, mask, model, option)."""
@@ -20,6 +25,33 @@ def size_text(shape) -> str:
 
 class PaintsegWarning(UserWarning):
     """Something the user should know about a result that still went ahead."""
+
+
+_NOTES: ContextVar[list[str] | None] = ContextVar("paintseg_notes", default=None)
+
+
+def note(message: str, stacklevel: int = 1) -> None:
+    """Tell the user something about a result that still went ahead: into the notes
+    this thread is collecting (``collecting_notes``: the app shows them beside what it
+    opened), else as a ``PaintsegWarning`` (the command line prints it)."""
+    notes = _NOTES.get()
+    if notes is not None:
+        notes.append(message)
+    else:
+        warnings.warn(message, PaintsegWarning, stacklevel=stacklevel + 1)
+
+
+@contextmanager
+def collecting_notes() -> Iterator[list[str]]:
+    """The notes (``note``) given in this thread within the block, instead of warnings.
+    A context variable, so a server's threads each keep their own, unlike
+    ``warnings.catch_warnings``, which changes the whole process's state."""
+    notes: list[str] = []
+    token = _NOTES.set(notes)
+    try:
+        yield notes
+    finally:
+        _NOTES.reset(token)
 
 
 def require_extra(module: str, extra: str, purpose: str):

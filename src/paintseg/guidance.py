@@ -147,13 +147,14 @@ def estimate_accuracy(seg: Segmenter, X: np.ndarray, y: np.ndarray, groups: np.n
 
 
 def _image_sample(seg: Segmenter, images: list[np.ndarray]) -> np.ndarray:
-    """Feature vectors of random pixels of the images (cached stacks)."""
+    """Feature vectors of random pixels of the images (their cached stacks, or windows
+    of a large image: ``_tiles_sample``)."""
     rng = np.random.default_rng(seg.random_state)
     per_image = max(1, IMAGE_SAMPLE // len(images))
     parts = []
     for image in images:
-        if image.size > tiling.LARGE_PIXELS:  # a few of its tiles, not its whole stack
-            parts.append(_tiles_sample(seg, image, per_image, rng))
+        if tiling.by_tile(image, seg.spec_for(image), seg.value_range_for(image)):
+            parts.append(_tiles_sample(seg, image, per_image, rng))  # not its whole stack
             continue
         stack = seg.features_of(image)
         h, w = stack.shape[:2]
@@ -163,7 +164,7 @@ def _image_sample(seg: Segmenter, images: list[np.ndarray]) -> np.ndarray:
 
 
 def _tiles_sample(seg: Segmenter, image: np.ndarray, n: int, rng: np.random.Generator,
-                  windows: int = 16, side: int = 256) -> np.ndarray:
+                  windows: int = 4, side: int = 512) -> np.ndarray:
     """Feature vectors of ``n`` random pixels of a large image, drawn from ``windows``
     windows of ``side`` px spread over it at random (only their features are computed)."""
     plan = tiling.plan_tiles(image.shape, side, 0)

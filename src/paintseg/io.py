@@ -12,14 +12,13 @@ import itertools
 import logging
 import os
 import struct
-import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
-from .errors import PaintsegError, PaintsegWarning, size_text
+from .errors import PaintsegError, note, size_text
 from .files import atomic_write_bytes
 
 #: Images above this many pixels are refused before decoding. Override with the
@@ -191,9 +190,8 @@ def _warn_of_other_series(tif, name: str) -> None:
         others = ", ".join(size_text(s.shape[-2:] if s.shape[-1] not in (3, 4) else s.shape[-3:-1])
                            for s in tif.series[1:4])
         more = " …" if len(tif.series) > 4 else ""
-        warnings.warn(f"{name}: only its first image series is opened; it also holds "
-                      f"{len(tif.series) - 1} of other sizes ({others}{more})",
-                      PaintsegWarning, stacklevel=4)
+        note(f"{name}: only its first image series is opened; it also holds "
+             f"{len(tif.series) - 1} of other sizes ({others}{more})", stacklevel=3)
 
 
 def tiff_pixel_size(tags, imagej: dict) -> tuple[float | None, str]:
@@ -591,8 +589,9 @@ def _fill_non_finite(grey: np.ndarray, name: str, as_grey: bool) -> np.ndarray:
     if not finite.any():
         raise PaintsegError(f"{name}: no pixel has a finite value (all NaN, infinite or beyond "
                             "32-bit floats)")
-    warnings.warn(f"{name}: {int((~finite).sum()):,} pixels are NaN, infinite or beyond 32-bit "
-                  "floats; they are set to the image's median", PaintsegWarning, stacklevel=3)
+    count = int((~finite).sum())
+    note(f"{name}: {count:,} {'pixel is' if count == 1 else 'pixels are'} NaN, infinite or beyond 32-bit "
+         "floats: set to the image's median", stacklevel=2)
     return np.where(finite, grey, np.float32(np.median(grey[finite])))
 
 

@@ -99,7 +99,8 @@ def overlay_png(image: np.ndarray | None, labels: np.ndarray, colours: Mapping[i
     if max_side is not None and max(picture.size) > max_side:
         picture.thumbnail((max_side, max_side), PILImage.Resampling.NEAREST)
     buffer = _io.BytesIO()
-    picture.save(buffer, format="PNG", optimize=True)
+    # a report's small pictures are packed tight; a full-size export is made fast
+    picture.save(buffer, format="PNG", **({"optimize": True} if max_side else {"compress_level": 1}))
     return buffer.getvalue()
 
 

@@ -166,7 +166,7 @@ def labelled_pixels(
         if not len(rows):
             continue
         image_spec = spec(image) if callable(spec) else spec
-        if image.size > tiling.LARGE_PIXELS:  # only the tiles with paint, one at a time
+        if tiling.by_tile(image, image_spec):  # only the tiles with paint, one at a time
             X_parts.append(tiling.features_at(image, image_spec, row_of[rows], cols))
         else:
             X_parts.append(compute_features(image, image_spec)[row_of[rows], cols])
@@ -489,7 +489,7 @@ class Segmenter(BaseEstimator):
         image = _as_image(image)
         if value_range is None:  # once, for the features and the edges alike
             value_range = self.value_range_for(image)
-        if image.size > tiling.LARGE_PIXELS:
+        if tiling.by_tile(image, self.spec_for(image), value_range):
             return self._proba_by_tile(image, value_range)
         return self._proba(image, value_range, cache)
 

@@ -113,7 +113,8 @@ PREVIEW_TREES = 16  # trees of a forest a preview asks (a third of the default's
 def preview_proba(seg: Segmenter, image: np.ndarray, box: tuple[int, int, int, int], step: int,
                   *, trees: int = PREVIEW_TREES) -> np.ndarray:
     """A quick look: probabilities of every ``step``-th pixel of ``box`` (row0, col0,
-    row1, col1), from the image's cached feature stack and the first ``trees`` trees of
+    row1, col1), from the image's cached feature stack (a large image's not cached: the
+    box's features alone, ``features.tiling``) and the first ``trees`` trees of
     a forest. What live mode draws first, at screen resolution, before the full
     prediction; (ceil(h / step), ceil(w / step), K) float32."""
     import copy
@@ -126,10 +127,10 @@ def preview_proba(seg: Segmenter, image: np.ndarray, box: tuple[int, int, int, i
     if r1 <= r0 or c1 <= c0 or step < 1:
         raise PaintsegError("the preview box lies outside the image")
     rows, cols = len(range(r0, r1, step)), len(range(c0, c1, step))
-    if image.size > tiling.LARGE_PIXELS:  # the box's features alone, not the whole stack's
+    spec, value_range = seg.spec_for(image), seg.value_range_for(image)
+    if tiling.by_tile(image, spec, value_range):  # the box's features alone
         grid_r, grid_c = np.meshgrid(np.arange(r0, r1, step), np.arange(c0, c1, step), indexing="ij")
-        sample = tiling.features_at(image, seg.spec_for(image), grid_r.ravel(), grid_c.ravel(),
-                             seg.value_range_for(image))
+        sample = tiling.features_at(image, spec, grid_r.ravel(), grid_c.ravel(), value_range)
     else:
         sample = feature_matrix(seg.features_of(image), slice(r0, r1, step), slice(c0, c1, step))
     estimator = seg.estimator_

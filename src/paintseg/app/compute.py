@@ -66,8 +66,20 @@ def fit_segmenter(seg: Segmenter, images: Sequence, masks: Sequence[np.ndarray],
     """Fit ``seg`` (only its ``first_trees`` trees when given, see ``Segmenter.fit``);
     with ``predict`` (an image), also its probabilities, while that image's features
     are still in this process's cache."""
+    seg.fit_spec(images, masks)
+    _keep_whole_stacks(seg, images)
     seg.fit(images, masks, first_trees=first_trees)
     return seg, None if predict is None else seg.predict_proba(predict)
+
+
+def _keep_whole_stacks(seg: Segmenter, images: Sequence) -> None:
+    """Cache the whole feature stack of each large image under the spec ``seg`` trains
+    with. The app retrains after each stroke: with the stack cached, a large image's
+    training, preview and overlay read it (``features.tiling.by_tile``) instead of
+    computing its tiles again every time, as a one-off prediction does."""
+    for image in images:
+        if np.size(image) > tiling.LARGE_PIXELS:
+            compute_features(image, seg.spec_for(image))
 
 
 def grow_segmenter(seg: Segmenter, images: Sequence, masks: Sequence[np.ndarray]) -> Segmenter:
@@ -76,11 +88,10 @@ def grow_segmenter(seg: Segmenter, images: Sequence, masks: Sequence[np.ndarray]
 
 
 def warm_features(image, spec) -> None:
-    """Compute an image's feature stack into this process's cache, ready for training;
-    nothing for a large image, whose features are computed tile by tile when needed
-    (``features.tiling``)."""
-    if np.size(image) <= tiling.LARGE_PIXELS:
-        compute_features(image, spec)
+    """Compute an image's feature stack into this process's cache, ready for training.
+    A large image's too: with its stack cached, each stroke's retraining, preview and
+    overlay read it instead of computing tiles again (``features.tiling.by_tile``)."""
+    compute_features(image, spec)
 
 
 def predict_proba(seg: Segmenter, image) -> np.ndarray:

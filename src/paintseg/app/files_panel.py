@@ -5,14 +5,12 @@ overlay, training tiles)."""
 from __future__ import annotations
 
 import base64
-import contextlib
 import os
-import warnings
 
 import dash
 from dash import Input, Output, State, ctx, no_update
 
-from ..errors import PaintsegError, PaintsegWarning
+from ..errors import PaintsegError, collecting_notes
 from .layout import file_input
 from .messages import error as _error
 from .messages import message as _message
@@ -29,16 +27,6 @@ def _decode_upload(contents: str, filename: str) -> bytes:
         raise PaintsegError(f"{filename} is {size_mb:.0f} MB, over the upload limit of "
                             f"{MAX_UPLOAD_MB:.0f} MB")
     return base64.b64decode(payload)
-
-
-@contextlib.contextmanager
-def _noted(notes: list[str]):
-    """Collect the warnings a file gives as it is read (pixels filled in, pages left
-    out) into ``notes``, for the page to show beside what was opened."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", PaintsegWarning)
-        yield
-    notes += [str(w.message) for w in caught if issubclass(w.category, PaintsegWarning)]
 
 
 def register_files(app: dash.Dash, store) -> None:
@@ -84,8 +72,9 @@ def register_files(app: dash.Dash, store) -> None:
         opened, problems, notes = [], list(checked.get("refused", [])), []
         for content, name in zip(checked["contents"], checked["names"], strict=False):
             try:
-                with _noted(notes):
+                with collecting_notes() as said:
                     session.add_upload(_decode_upload(content, name), name)
+                notes += said
                 opened.append(name)
             except PaintsegError as exc:
                 problems.append(str(exc))

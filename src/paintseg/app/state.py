@@ -149,6 +149,7 @@ class Session:
                       features=project.features or resolve_spec("auto"),
                       classifier=project.classifier, period=project.period,
                       snap_to_edges=project.snap_to_edges)
+        session._unique_names(keep=set())
         session.images = [ImageEntry(image=p.image, history=p.history, version=p.version,
                                      uid=p.uid, stack=p.stack, frame=p.frame)
                           for p in project.images]
@@ -242,6 +243,16 @@ class Session:
             info = ClassInfo(new_id, name, DEFAULT_COLOURS[(new_id - 1) % len(DEFAULT_COLOURS)])
             self.classes.append(info)
             return info
+
+    def _unique_names(self, keep: set[int]) -> None:
+        """Give a class whose name another class has (a model's class names taken over
+        the session's, a project saved before names had to differ) the first free
+        'phase k'; the classes in ``keep`` keep theirs."""
+        for info in sorted(self.classes, key=lambda c: (c.id in keep, c.id)):
+            if any(c.name == info.name and c is not info for c in self.classes):
+                taken = {c.name for c in self.classes}
+                info.name = next(f"phase {k}" for k in range(info.id, info.id + len(taken) + 1)
+                                 if f"phase {k}" not in taken)
 
     def class_by_id(self, class_id: int) -> ClassInfo:
         """The class with this id, or a one-line error."""
@@ -586,6 +597,7 @@ class Session:
                 except PaintsegError:
                     self.classes.append(ClassInfo(int(k), name, colour))
             self.classes.sort(key=lambda c: c.id)
+            self._unique_names(keep={int(k) for k in seg.classes_})
             self.features = seg.spec_
             self._install(seg)
 

@@ -38,6 +38,7 @@ __all__ = [
     "feature_matrix",
     "INTENSITY_CENTRES",
     "intensity_range",
+    "is_cached",
     "resolve_spec",
 ]
 
@@ -90,6 +91,19 @@ def compute_features(
             _store(key, stack)
             _KEY_LOCKS.pop(key, None)
     return stack
+
+
+def is_cached(image: np.ndarray, spec: FeatureSpec,
+              value_range: tuple[float, float] | None = None) -> bool:
+    """Whether ``compute_features(image, spec, value_range=...)`` would come from the
+    cache (a concrete spec; an adaptive one is never looked up). A large image is featured
+    tile by tile unless its whole stack is already here (the app keeps the stack of the
+    image being painted, so that each stroke's retraining reuses it)."""
+    if spec.adaptive:
+        return False
+    key = _key(image, spec, intensity_range(image) if value_range is None else value_range)
+    with _CACHE_LOCK:
+        return key in _CACHE
 
 
 def _compute(image: np.ndarray, spec: FeatureSpec, value_range: tuple[float, float]) -> np.ndarray:

@@ -187,15 +187,14 @@ class FilterContext:
             theta = np.pi * k / orientations
             cy, cx = f0 * np.sin(theta), f0 * np.cos(theta)
             iy, ix = int(round(cy * fh)), int(round(cx * fw))
-            rel_y = ((iy + jy) / fh - cy)[:, None]
-            rel_x = ((ix + jx) / fw - cx)[None, :]
+            rel_y, rel_x = (iy + jy) / fh - cy, (ix + jx) / fw - cx
             # Morlet's correction: minus a Gaussian at zero frequency, so a constant (a
-            # tile's mean as against the whole image's) gives no response at all
-            abs_y, abs_x = rel_y + cy, rel_x + cx
-            lobe = (np.exp(-(rel_y**2 + rel_x**2) / (2 * bandwidth**2))
-                    - dc_gain * np.exp(-(abs_y**2 + abs_x**2) / (2 * bandwidth**2))
-                    ).astype(np.float32)
-            sub = spectrum[((iy + jy) % fh)[:, None], ((ix + jx) % fw)[None, :]]
+            # tile's mean as against the whole image's) gives no response at all. Both
+            # Gaussians are separable: outer products of 1-D profiles.
+            lobe = np.outer(_profile(rel_y, bandwidth), _profile(rel_x, bandwidth))
+            lobe -= np.float32(dc_gain) * np.outer(_profile(rel_y + cy, bandwidth),
+                                                   _profile(rel_x + cx, bandwidth))
+            sub = spectrum.take((iy + jy) % fh, axis=0).take((ix + jx) % fw, axis=1)
             responses.append((sfft.ifft2(sub * lobe, workers=-1) * norm).astype(np.complex64))
             carriers.append((iy, ix))
         sy, sx = mh / fh, mw / fw
@@ -232,6 +231,11 @@ class FilterContext:
         h, w = self.image.shape
         flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
         return cv2.warpAffine(coarse, to_coarse, (w, h), flags=flags, borderMode=cv2.BORDER_REPLICATE)
+
+
+def _profile(offset: np.ndarray, bandwidth: float) -> np.ndarray:
+    """A Gaussian of the frequency offsets, one axis of a band's lobe (float32)."""
+    return np.exp(-(offset**2) / (2 * bandwidth**2)).astype(np.float32)
 
 
 def _smooth_coarse(x: np.ndarray, sigma: float) -> np.ndarray:

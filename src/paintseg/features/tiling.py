@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import PaintsegError
 from ..io import Image
-from . import compute_features
+from . import adapt_to_lattice, compute_features, estimate_lattice_period, is_cached
 from .filters import MAX_STEP
 from .intensity import intensity_range
 from .spec import FeatureSpec
@@ -65,20 +65,29 @@ def plan_tiles(shape: tuple[int, int], tile: int, halo: int) -> list[Tile]:
     return tiles
 
 
+def by_tile(image: np.ndarray, spec: FeatureSpec,
+            value_range: tuple[float, float] | None = None) -> bool:
+    """Whether an image's features are to be computed tile by tile: it is above
+    ``LARGE_PIXELS`` and its whole stack is not already in the cache."""
+    return np.size(image) > LARGE_PIXELS and not is_cached(image, spec, value_range)
+
+
 def features_at(image: np.ndarray, spec: FeatureSpec, rows: np.ndarray, cols: np.ndarray,
                 value_range: tuple[float, float] | None = None,
-                tile: int = DEFAULT_TILE) -> np.ndarray:
+                tile: int | None = None) -> np.ndarray:
     """The (N, F) features of the pixels (``rows``, ``cols``) of an image, computed tile
     by tile on the box around the pixels each tile holds (its corners on the ``ALIGN``
     grid), with the halo ``spec`` needs and the whole image's intensity range
     (``value_range``, by default ``intensity_range(image)``): the values the whole
     image's stack holds, up to float rounding, without holding it."""
+    if spec.adaptive:  # one lattice decision for the whole image, not one per block
+        spec = adapt_to_lattice(spec, estimate_lattice_period(image).period)
     value_range = intensity_range(image) if value_range is None else value_range
     pixel_size, unit = getattr(image, "pixel_size", None), getattr(image, "unit", "px")
     h, w = image.shape
     halo = -(-int(spec.halo) // ALIGN) * ALIGN
     out = np.empty((len(rows), spec.n_features), np.float32)
-    for part in plan_tiles(image.shape, tile, 0):
+    for part in plan_tiles(image.shape, DEFAULT_TILE if tile is None else tile, 0):
         r0, c0, r1, c1 = part.core
         here = np.flatnonzero((rows >= r0) & (rows < r1) & (cols >= c0) & (cols < c1))
         if not len(here):

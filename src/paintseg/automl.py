@@ -289,7 +289,7 @@ def connect(scheduler: str | None, n_workers: int = 2):
     if scheduler:
         client = connect_scheduler(scheduler, timeout_s=5, need_workers=True)
         return _ExternalClient(client), client, None
-    client, cluster = local_cluster(n_workers)
+    client, cluster = local_cluster(n_workers, quiet=True)
     return client, client, cluster
 
 

@@ -36,13 +36,18 @@ def connect_scheduler(address: str, *, timeout_s: float = SCHEDULER_TIMEOUT_S,
     return client
 
 
-def local_cluster(n_workers: int):
+def local_cluster(n_workers: int, *, quiet: bool = False):
     """A ``(client, cluster)`` of ``n_workers`` local worker processes of one thread each
-    (the features and forests are single-threaded per pixel block), with no dashboard."""
+    (the features and forests are single-threaded per pixel block), with no dashboard;
+    ``quiet`` leaves out the workers' log below critical (the AutoML search's many
+    short-lived pipelines)."""
+    import logging
+
     from distributed import Client, LocalCluster
 
     cluster = LocalCluster(n_workers=check_workers(n_workers), threads_per_worker=1,
-                           processes=True, silence_logs=50, dashboard_address=None)
+                           processes=True, dashboard_address=None,
+                           silence_logs=logging.CRITICAL if quiet else logging.WARNING)
     return Client(cluster), cluster
 
 

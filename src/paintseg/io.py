@@ -187,11 +187,11 @@ def _warn_of_other_series(tif, name: str) -> None:
     """Say so when a TIFF holds images of other sizes or kinds (a thumbnail, a second
     channel of another size) beside the first series, which is all that is opened."""
     if len(tif.series) > 1:
-        others = ", ".join(size_text(s.shape[-2:] if s.shape[-1] not in (3, 4) else s.shape[-3:-1])
+        others = ", ".join(size_text(s.shape[-3:-1] if s.axes.endswith("S") else s.shape[-2:])
                            for s in tif.series[1:4])
         more = " …" if len(tif.series) > 4 else ""
         note(f"{name}: only its first image series is opened; it also holds "
-             f"{len(tif.series) - 1} of other sizes ({others}{more})", stacklevel=3)
+             f"{len(tif.series) - 1} other ({others}{more})", stacklevel=3)
 
 
 def tiff_pixel_size(tags, imagej: dict) -> tuple[float | None, str]:

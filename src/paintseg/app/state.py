@@ -236,6 +236,7 @@ class Session:
             if new_id is None or len(used) >= MAX_CLASSES:
                 raise PaintsegError(f"at most {MAX_CLASSES} classes")
             taken = {c.name for c in self.classes}
+            name = (name or "").strip()[:60]
             if name and name in taken:
                 raise PaintsegError(f"a class is already named '{name}'")
             name = name or next(f"phase {k}" for k in range(new_id, new_id + len(taken) + 1)

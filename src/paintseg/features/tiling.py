@@ -24,8 +24,8 @@ from .spec import FeatureSpec
 ALIGN = MAX_STEP  # tile corners on this grid: pyramid levels and decimated grids line up
 DEFAULT_TILE = 1024  # above this side length an image is predicted in tiles (1.3 GB peak)
 #: Images of more pixels than this are featured tile by tile by ``Segmenter`` (training
-#: and prediction alike): a whole 4096² image's feature stack and filter intermediates
-#: held 9.9 GB, its tiles hold about 1.3 GB at a time.
+#: and prediction alike) unless their whole stack is cached: a whole 4096² image's
+#: feature stack and filter intermediates took 9.3 GB more memory, its tiles 1.1 GB.
 LARGE_PIXELS = 3072 * 3072
 
 

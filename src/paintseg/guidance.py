@@ -42,7 +42,7 @@ from sklearn.base import clone
 
 from .classifiers import make_classifier, sized_for
 from .errors import PaintsegError, size_text
-from .features import tiling
+from .features import FeatureSpec, compute_features, tiling
 from .grouped_cv import even_over_strokes, full_proba, stroke_folds, strokes_per_class
 from .probabilities import uncertainty
 
@@ -153,18 +153,20 @@ def _image_sample(seg: Segmenter, images: list[np.ndarray]) -> np.ndarray:
     per_image = max(1, IMAGE_SAMPLE // len(images))
     parts = []
     for image in images:
-        if tiling.by_tile(image, seg.spec_for(image), seg.value_range_for(image)):
-            parts.append(_tiles_sample(seg, image, per_image, rng))  # not its whole stack
+        spec, value_range = seg.spec_for(image), seg.value_range_for(image)
+        if tiling.by_tile(image, spec, value_range):  # not its whole stack
+            parts.append(_tiles_sample(image, spec, value_range, per_image, rng))
             continue
-        stack = seg.features_of(image)
+        stack = compute_features(image, spec, value_range=value_range)  # seg.features_of
         h, w = stack.shape[:2]
         rows, cols = rng.integers(0, h, per_image), rng.integers(0, w, per_image)
         parts.append(stack[rows, cols])
     return np.concatenate(parts)
 
 
-def _tiles_sample(seg: Segmenter, image: np.ndarray, n: int, rng: np.random.Generator,
-                  windows: int = 4, side: int = 512) -> np.ndarray:
+def _tiles_sample(image: np.ndarray, spec: FeatureSpec, value_range: tuple[float, float],
+                  n: int, rng: np.random.Generator, windows: int = 4,
+                  side: int = 512) -> np.ndarray:
     """Feature vectors of ``n`` random pixels of a large image, drawn from ``windows``
     windows of ``side`` px spread over it at random (only their features are computed)."""
     plan = tiling.plan_tiles(image.shape, side, 0)
@@ -175,8 +177,7 @@ def _tiles_sample(seg: Segmenter, image: np.ndarray, n: int, rng: np.random.Gene
         r0, c0, r1, c1 = window.core
         mine = which == i
         rows[mine], cols[mine] = rng.integers(r0, r1, mine.sum()), rng.integers(c0, c1, mine.sum())
-    return tiling.features_at(image, seg.spec_for(image), rows, cols, seg.value_range_for(image),
-                              tile=side)
+    return tiling.features_at(image, spec, rows, cols, value_range, tile=side)
 
 
 def _soft_confusion(proba: np.ndarray, n_classes: int) -> np.ndarray:

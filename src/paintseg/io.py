@@ -173,7 +173,7 @@ def _read_tiff(source, name: str, max_pixels: int) -> tuple[np.ndarray, float | 
         if int(np.prod(shape, dtype=np.float64)) > 4 * max_pixels:  # samples or planes beyond RGBA
             raise PaintsegError(f"{name} holds {'x'.join(map(str, shape))} values, over the limit "
                                 f"of {max_pixels:,} pixels of up to 4 samples")
-        _warn_of_other_series(tif, name)
+        _note_other_series(tif, name)
         data = page.asarray()
         if data.ndim == 3 and data.shape[0] in (3, 4) and data.shape[-1] not in (3, 4):
             data = np.moveaxis(data, 0, -1)
@@ -183,7 +183,7 @@ def _read_tiff(source, name: str, max_pixels: int) -> tuple[np.ndarray, float | 
     return data, pixel_size, unit
 
 
-def _warn_of_other_series(tif, name: str) -> None:
+def _note_other_series(tif, name: str) -> None:
     """Say so when a TIFF holds images of other sizes or kinds (a thumbnail, a second
     channel of another size) beside the first series, which is all that is opened."""
     if len(tif.series) > 1:
@@ -360,7 +360,7 @@ def _tiff_calibration(path: Path) -> tuple[float | None, str]:
     import tifffile
 
     with tifffile.TiffFile(path) as tif:
-        _warn_of_other_series(tif, path.name)
+        _note_other_series(tif, path.name)
         return tiff_pixel_size(tif.pages[0].tags, tif.imagej_metadata or {})
 
 

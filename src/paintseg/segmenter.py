@@ -16,7 +16,7 @@ import numbers
 import os
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import cv2
@@ -166,10 +166,12 @@ def labelled_pixels(
         if not len(rows):
             continue
         image_spec = spec(image) if callable(spec) else spec
-        if tiling.by_tile(image, image_spec):  # only the tiles with paint, one at a time
-            X_parts.append(tiling.features_at(image, image_spec, row_of[rows], cols))
+        value_range = intensity_range(image)  # once, for the cache's key and the features
+        if tiling.by_tile(image, image_spec, value_range):  # the tiles with paint, one by one
+            X_parts.append(tiling.features_at(image, image_spec, row_of[rows], cols, value_range))
         else:
-            X_parts.append(compute_features(image, image_spec)[row_of[rows], cols])
+            stack = compute_features(image, image_spec, value_range=value_range)
+            X_parts.append(stack[row_of[rows], cols])
         labels = band[rows, cols].astype(np.int64)
         y_parts.append(labels)
         groups = np.empty(len(rows), np.int64)
@@ -487,28 +489,42 @@ class Segmenter(BaseEstimator):
         large image is seen once: caching it would only hold memory)."""
         check_is_fitted(self, "estimator_")
         image = _as_image(image)
+        spec = self.spec_for(image)
         if value_range is None:  # once, for the features and the edges alike
             value_range = self.value_range_for(image)
-        if tiling.by_tile(image, self.spec_for(image), value_range):
-            return self._proba_by_tile(image, value_range)
-        return self._proba(image, value_range, cache)
+        if tiling.by_tile(image, spec, value_range):  # a large image, one tile at a time
+            proba = np.empty((*image.shape, len(self.classes_)), np.float32)
+            for tile, block in self.proba_tiles(image, value_range=value_range):
+                r0, c0, r1, c1 = tile.core
+                proba[r0:r1, c0:c1] = block
+            return proba
+        return self._proba(image, spec, value_range, cache)
 
-    def _proba_by_tile(self, image: np.ndarray, value_range: tuple[float, float]) -> np.ndarray:
-        """``predict_proba`` of a large image, tile by tile (``features.tiling``): each
-        tile read with the context its pixels depend on and mapped by the whole image's
-        range, so that only one tile's features are held at a time."""
-        out = np.empty((*image.shape, len(self.classes_)), np.float32)
-        pixel_size, unit = getattr(image, "pixel_size", None), getattr(image, "unit", "px")
-        for tile in tiling.plan_tiles(image.shape, tiling.DEFAULT_TILE, self.halo_for(image)):
-            r0, c0, r1, c1 = tile.read
-            block = Image(np.asarray(image[r0:r1, c0:c1]), pixel_size, unit)
-            core = tile.core
-            out[core[0]:core[2], core[1]:core[3]] = self._proba(block, value_range, False)[tile.crop]
-        return out
+    def proba_tiles(self, source: np.ndarray, *, tile: int = tiling.DEFAULT_TILE,
+                    value_range: tuple[float, float] | None = None,
+                    pixel_size: float | None = None, unit: str = "px",
+                    ) -> Iterator[tuple[tiling.Tile, np.ndarray]]:
+        """Yield ``(tile, proba)`` for each tile of ``source`` (any array that slices
+        without reading the rest), proba (h, w, K) float32 of the tile's core. Each tile
+        is read with the context its pixels depend on (``halo_for``) and mapped by the
+        whole image's range, so memory holds one tile's features at a time."""
+        if len(source.shape) != 2:
+            raise PaintsegError(f"expected a 2-D image, got shape {tuple(source.shape)}")
+        pixel_size = getattr(source, "pixel_size", None) if pixel_size is None else pixel_size
+        unit = getattr(source, "unit", unit)
+        value_range = self.value_range_for(source) if value_range is None else value_range
+        # a stand-in of the source's shape and pixel size (spec_for checks the size)
+        whole = Image(np.broadcast_to(np.float32(0), tuple(source.shape)), pixel_size, unit)
+        for part in tiling.plan_tiles(source.shape, tile, self.halo_for(whole)):
+            r0, c0, r1, c1 = part.read
+            block = Image(np.asarray(source[r0:r1, c0:c1], dtype=np.float32), pixel_size, unit)
+            proba = self._proba(block, self.spec_for(block), value_range, cache=False)
+            yield part, proba[part.crop]
+            del block, proba  # before the next tile is read
 
-    def _proba(self, image: np.ndarray, value_range: tuple[float, float], cache: bool) -> np.ndarray:
+    def _proba(self, image: np.ndarray, spec: FeatureSpec, value_range: tuple[float, float],
+               cache: bool) -> np.ndarray:
         """``predict_proba`` of an image whose features are computed whole."""
-        spec = self.spec_for(image)
         stack = compute_features(image, spec, value_range=value_range, cache=cache)
         h, w, f = stack.shape
         if f != self.n_features_in_:

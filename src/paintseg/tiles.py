@@ -35,7 +35,7 @@ from .features.tiling import (
     plan_tiles,
     tile_side,
 )
-from .io import Image, ImageLike
+from .io import ImageLike
 from .segmenter import Segmenter, label_dtype, labels_from_proba
 
 if TYPE_CHECKING:
@@ -50,25 +50,9 @@ def predict_tiles(seg: Segmenter, source: np.ndarray | LazyImage, *, tile: int =
                   pixel_size: float | None = None, unit: str = "px",
                   ) -> Iterator[tuple[Tile, np.ndarray]]:
     """Yield ``(tile, proba)`` for each tile of ``source``, proba (h, w, K) float32 of
-    the tile's core. Memory holds one tile's features at a time."""
-    if len(source.shape) != 2:
-        raise PaintsegError(f"expected a 2-D image, got shape {tuple(source.shape)}")
-    pixel_size = getattr(source, "pixel_size", None) if pixel_size is None else pixel_size
-    unit = getattr(source, "unit", unit)
-    value_range = seg.value_range_for(source) if value_range is None else value_range
-    whole = Image(np.zeros((1, 1), np.float32), pixel_size, unit)  # carries the pixel size
-    halo = seg.halo_for(_sized(whole, source.shape))
-    for t in plan_tiles(source.shape, tile, halo):
-        r0, c0, r1, c1 = t.read
-        block = Image(np.asarray(source[r0:r1, c0:c1], dtype=np.float32), pixel_size, unit)
-        proba = seg.predict_proba(block, value_range=value_range, cache=False)
-        yield t, proba[t.crop]
-        del block, proba  # before the next tile is read
-
-
-def _sized(image: Image, shape) -> Image:
-    """A stand-in of the right shape for ``spec_for`` (which checks the size)."""
-    return Image(np.broadcast_to(np.float32(0), tuple(shape[:2])), image.pixel_size, image.unit)
+    the tile's core (``Segmenter.proba_tiles``). Memory holds one tile's features at a time."""
+    return seg.proba_tiles(source, tile=tile, value_range=value_range, pixel_size=pixel_size,
+                           unit=unit)
 
 
 def predict_proba(seg: Segmenter, image: ImageLike, *, tile: int = DEFAULT_TILE,
@@ -119,7 +103,7 @@ def preview_proba(seg: Segmenter, image: np.ndarray, box: tuple[int, int, int, i
     prediction; (ceil(h / step), ceil(w / step), K) float32."""
     import copy
 
-    from .features import feature_matrix
+    from .features import compute_features, feature_matrix
 
     r0, c0, r1, c1 = (int(v) for v in box)
     h, w = image.shape[:2]
@@ -131,8 +115,9 @@ def preview_proba(seg: Segmenter, image: np.ndarray, box: tuple[int, int, int, i
     if tiling.by_tile(image, spec, value_range):  # the box's features alone
         grid_r, grid_c = np.meshgrid(np.arange(r0, r1, step), np.arange(c0, c1, step), indexing="ij")
         sample = tiling.features_at(image, spec, grid_r.ravel(), grid_c.ravel(), value_range)
-    else:
-        sample = feature_matrix(seg.features_of(image), slice(r0, r1, step), slice(c0, c1, step))
+    else:  # the stack features_of reads, from the spec and range already at hand
+        stack = compute_features(image, spec, value_range=value_range)
+        sample = feature_matrix(stack, slice(r0, r1, step), slice(c0, c1, step))
     estimator = seg.estimator_
     if len(getattr(estimator, "estimators_", ())) > trees:  # a forest: fewer trees
         estimator = copy.copy(estimator)

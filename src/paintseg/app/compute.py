@@ -66,20 +66,21 @@ def fit_segmenter(seg: Segmenter, images: Sequence, masks: Sequence[np.ndarray],
     """Fit ``seg`` (only its ``first_trees`` trees when given, see ``Segmenter.fit``);
     with ``predict`` (an image), also its probabilities, while that image's features
     are still in this process's cache."""
-    seg.fit_spec(images, masks)
-    _keep_whole_stacks(seg, images)
+    _keep_whole_stacks(seg, images, masks)
     seg.fit(images, masks, first_trees=first_trees)
     return seg, None if predict is None else seg.predict_proba(predict)
 
 
-def _keep_whole_stacks(seg: Segmenter, images: Sequence) -> None:
+def _keep_whole_stacks(seg: Segmenter, images: Sequence, masks: Sequence[np.ndarray]) -> None:
     """Cache the whole feature stack of each large image under the spec ``seg`` trains
     with. The app retrains after each stroke: with the stack cached, a large image's
     training, preview and overlay read it (``features.tiling.by_tile``) instead of
     computing its tiles again every time, as a one-off prediction does."""
-    for image in images:
-        if np.size(image) > tiling.LARGE_PIXELS:
-            compute_features(image, seg.spec_for(image))
+    large = [image for image in images if np.size(image) > tiling.LARGE_PIXELS]
+    if large:  # the spec fit will choose (fit chooses it again: the estimates are cached)
+        seg.fit_spec(images, masks)
+    for image in large:
+        compute_features(image, seg.spec_for(image))
 
 
 def grow_segmenter(seg: Segmenter, images: Sequence, masks: Sequence[np.ndarray]) -> Segmenter:

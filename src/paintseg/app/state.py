@@ -235,13 +235,10 @@ class Session:
             new_id = next((k for k in range(1, MAX_STROKE_ID + 1) if k not in used), None)
             if new_id is None or len(used) >= MAX_CLASSES:
                 raise PaintsegError(f"at most {MAX_CLASSES} classes")
-            taken = {c.name for c in self.classes}
             name = (name or "").strip()[:60]
-            if name and name in taken:
-                raise PaintsegError(f"a class is already named '{name}'")
-            name = name or next(f"phase {k}" for k in range(new_id, new_id + len(taken) + 1)
-                                if f"phase {k}" not in taken)
-            info = ClassInfo(new_id, name, DEFAULT_COLOURS[(new_id - 1) % len(DEFAULT_COLOURS)])
+            self._check_name_free(name)
+            info = ClassInfo(new_id, name or self._free_name(new_id),
+                             DEFAULT_COLOURS[(new_id - 1) % len(DEFAULT_COLOURS)])
             self.classes.append(info)
             return info
 
@@ -251,9 +248,18 @@ class Session:
         'phase k'; the classes in ``keep`` keep theirs."""
         for info in sorted(self.classes, key=lambda c: (c.id in keep, c.id)):
             if any(c.name == info.name and c is not info for c in self.classes):
-                taken = {c.name for c in self.classes}
-                info.name = next(f"phase {k}" for k in range(info.id, info.id + len(taken) + 1)
-                                 if f"phase {k}" not in taken)
+                info.name = self._free_name(info.id)
+
+    def _free_name(self, first: int) -> str:
+        """The first 'phase k' from k = ``first`` on that no class is named."""
+        taken = {c.name for c in self.classes}
+        return next(f"phase {k}" for k in range(first, first + len(taken) + 1)
+                    if f"phase {k}" not in taken)
+
+    def _check_name_free(self, name: str, owner: ClassInfo | None = None) -> None:
+        """A one-line error when a class other than ``owner`` is named ``name``."""
+        if name and any(c.name == name and c is not owner for c in self.classes):
+            raise PaintsegError(f"a class is already named '{name}'")
 
     def class_by_id(self, class_id: int) -> ClassInfo:
         """The class with this id, or a one-line error."""
@@ -269,8 +275,7 @@ class Session:
         if not name:
             return
         info = self.class_by_id(class_id)
-        if any(c.name == name and c is not info for c in self.classes):
-            raise PaintsegError(f"a class is already named '{name}'")
+        self._check_name_free(name, info)
         info.name = name
 
     def recolour_class(self, class_id: int, colour: str) -> None:

@@ -43,11 +43,16 @@ class Tile:
         return slice(r0 - self.read[0], r1 - self.read[0]), slice(c0 - self.read[1], c1 - self.read[1])
 
 
+def aligned(pixels: int) -> int:
+    """``pixels`` rounded up to a multiple of ``ALIGN`` (tile sides and halos)."""
+    return -(-int(pixels) // ALIGN) * ALIGN
+
+
 def tile_side(tile: int) -> int:
     """The side of the tiles ``plan_tiles`` cuts for a requested ``tile`` size."""
     if tile < ALIGN:
         raise PaintsegError(f"tile size must be at least {ALIGN} pixels")
-    return -(-int(tile) // ALIGN) * ALIGN
+    return aligned(tile)
 
 
 def plan_tiles(shape: tuple[int, int], tile: int, halo: int) -> list[Tile]:
@@ -55,7 +60,7 @@ def plan_tiles(shape: tuple[int, int], tile: int, halo: int) -> list[Tile]:
     with ``halo`` pixels of context (rounded up to ``ALIGN``) clipped to the image."""
     h, w = int(shape[0]), int(shape[1])
     tile = tile_side(tile)
-    halo = -(-int(halo) // ALIGN) * ALIGN
+    halo = aligned(halo)
     tiles = []
     for r0 in range(0, h, tile):
         for c0 in range(0, w, tile):
@@ -85,7 +90,7 @@ def features_at(image: np.ndarray, spec: FeatureSpec, rows: np.ndarray, cols: np
     value_range = intensity_range(image) if value_range is None else value_range
     pixel_size, unit = getattr(image, "pixel_size", None), getattr(image, "unit", "px")
     h, w = image.shape
-    halo = -(-int(spec.halo) // ALIGN) * ALIGN
+    halo = aligned(spec.halo)
     out = np.empty((len(rows), spec.n_features), np.float32)
     for part in plan_tiles(image.shape, DEFAULT_TILE if tile is None else tile, 0):
         r0, c0, r1, c1 = part.core

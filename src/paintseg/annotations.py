@@ -27,6 +27,8 @@ MAX_CLASSES = 64
 #: The largest class id a model holds (its masks are 16-bit).
 MAX_CLASS_ID = 65_535
 IGNORE_COLOUR = "#9a9a9a"
+#: The longest class name kept (names are shown in the page and in exported tables).
+MAX_NAME_LENGTH = 60
 
 
 @dataclass

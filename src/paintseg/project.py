@@ -28,7 +28,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .annotations import StrokeHistory, operations_from_json, operations_to_json
+from .annotations import (
+    MAX_NAME_LENGTH,
+    StrokeHistory,
+    operations_from_json,
+    operations_to_json,
+)
 from .errors import PaintsegError
 from .features import FeatureSpec
 from .files import atomic_write_bytes, atomic_write_text
@@ -138,7 +143,7 @@ def _class_from_json(item) -> dict:
     class_id, name, colour = int(item["id"]), str(item["name"]), str(item["colour"])
     if not 1 <= class_id <= 255 or not re.fullmatch(r"#[0-9a-fA-F]{6}", colour):
         raise ValueError(f"bad class {class_id} {colour!r}")
-    return {"id": class_id, "name": name[:60], "colour": colour}
+    return {"id": class_id, "name": name[:MAX_NAME_LENGTH], "colour": colour}
 
 
 def _read_image(folder: Path, item: dict) -> ProjectImage:

@@ -112,7 +112,6 @@ def _summary(result: SearchResult) -> str:
 
 
 def register_optimise(app, store) -> None:
-
     """Register the AutoML panel's callbacks: start and cancel a search, poll it, use its
     result."""
     def job_of(session_id) -> Optimisation | None:

@@ -22,7 +22,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ..annotations import IGNORE, IGNORE_COLOUR, MAX_CLASSES, MAX_STROKE_ID, Stroke, StrokeHistory
+from ..annotations import (
+    IGNORE,
+    IGNORE_COLOUR,
+    MAX_CLASSES,
+    MAX_NAME_LENGTH,
+    MAX_STROKE_ID,
+    Stroke,
+    StrokeHistory,
+)
 from ..colours import DEFAULT_COLOURS
 from ..errors import PaintsegError, size_text
 from ..features import FeatureSpec, LatticeEstimate, estimate_lattice_period, resolve_spec
@@ -38,6 +46,11 @@ from .compute import Workers, fit_segmenter, grow_segmenter, predict_proba, warm
 MODEL_SAVE_DELAY_S = 5.0  # a session's model is saved once it has not changed for this long
 SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
 log = logging.getLogger(__name__)
+
+
+def _clean_name(name: str | None) -> str:
+    """A class name as given, trimmed and cut to ``MAX_NAME_LENGTH`` ('' for none)."""
+    return (name or "").strip()[:MAX_NAME_LENGTH]
 
 
 def _class_pixels(counts: np.ndarray) -> np.ndarray:
@@ -235,7 +248,7 @@ class Session:
             new_id = next((k for k in range(1, MAX_STROKE_ID + 1) if k not in used), None)
             if new_id is None or len(used) >= MAX_CLASSES:
                 raise PaintsegError(f"at most {MAX_CLASSES} classes")
-            name = (name or "").strip()[:60]
+            name = _clean_name(name)
             self._check_name_free(name)
             info = ClassInfo(new_id, name or self._free_name(new_id),
                              DEFAULT_COLOURS[(new_id - 1) % len(DEFAULT_COLOURS)])
@@ -271,7 +284,7 @@ class Session:
     def rename_class(self, class_id: int, name: str) -> None:
         """Rename a class; a name another class has is refused (the statistics and the
         exported model name classes by it)."""
-        name = (name or "").strip()[:60]
+        name = _clean_name(name)
         if not name:
             return
         info = self.class_by_id(class_id)
@@ -364,7 +377,6 @@ class Session:
 
     def import_strokes(self, data: bytes, filename: str) -> None:
         """Replace the current image's strokes with a label mask file (0 = none)."""
-
         with self.lock:
             entry = self.entry()
             mask = read_mask_bytes(data, filename)
